@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Idempotent, rootless set-up of everything eddylink needs to build and run:
+#   MPI       system MPI when $MPICC is set or mpicc is on PATH, else PyPI mpich==5.0.2
+#   libclang  for rsmpi's bindgen: $LIBCLANG_PATH or a system libclang.so, else PyPI libclang
+#   libtorch  $LIBTORCH if set, else PyPI torch==2.11.0 (the exact version tch 0.24 needs)
+# Everything from PyPI goes into the project-local .venv. The choices are written to
+#   .cargo/config.toml   (git-ignored) so that plain `cargo build` / `cargo test` work, and
+#   .venv/eddylink.env   (a shell file to source) for scripts and mpiexec.
+# A second run with the same inputs finds its stamp and returns in seconds.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv="$root/.venv"
+torch_version=2.11.0
+mpich_version=5.0.2
+
+die() { echo "setup: $*" >&2; exit 1; }
+say() { echo "setup: $*"; }
+
+# --- prerequisites, each named with how to get it ---------------------------------------
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install a Rust toolchain (https://rustup.rs), then re-run"
+command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 \
+  || die "no C compiler (cc/gcc) found: install gcc (Debian: apt-get install build-essential)"
+command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 \
+  || die "no C++ compiler (c++/g++) found: install g++ (Debian: apt-get install g++)"
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null 2>&1 || die "python3 not found: install Python >= 3.9 with pip (Debian: apt-get install python3 python3-venv python3-pip)"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
+  || die "$("$python" --version 2>&1) is too old: Python >= 3.9 is needed"
+
+# --- what this run would choose (the stamp records it) ------------------------------------
+system_mpicc=""
+if [ -n "${MPICC:-}" ]; then
+  command -v "$MPICC" >/dev/null 2>&1 || die "MPICC=$MPICC is not an executable"
+  system_mpicc=$(command -v "$MPICC")
+elif command -v mpicc >/dev/null 2>&1 && [ "$(command -v mpicc)" != "$venv/bin/mpicc" ]; then
+  system_mpicc=$(command -v mpicc)
+fi
+system_libclang=""
+if [ -n "${LIBCLANG_PATH:-}" ]; then
+  system_libclang=$LIBCLANG_PATH
+else
+  for d in /usr/lib/llvm-*/lib /usr/lib64 /usr/lib/x86_64-linux-gnu; do
+    if ls "$d"/libclang.so* >/dev/null 2>&1; then system_libclang=$d; break; fi
+  done
+fi
+wanted="mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
+stamp="$venv/.eddylink-setup"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -f "$root/.cargo/config.toml" ]; then
+  say "up to date ($stamp)"
+  exit 0
+fi
+
+# --- the virtual environment --------------------------------------------------------------
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating $venv"
+  "$python" -m venv "$venv" || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)"
+fi
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+"$venv/bin/python" -m pip --version >/dev/null 2>&1 || die "pip is missing in $venv: install python3-pip"
+
+pkgs=(numpy)            # numpy: .npy files and the PyTorch reference tests
+[ -n "$system_mpicc" ] || pkgs+=("mpich==$mpich_version")
+[ -n "$system_libclang" ] || pkgs+=(libclang)
+[ -n "${LIBTORCH:-}" ] || pkgs+=("torch==$torch_version")
+say "installing into .venv: ${pkgs[*]} (torch with its CUDA libraries is about 4.5 GB)"
+pip install "${pkgs[@]}" || die "pip install ${pkgs[*]} failed (see above)"
+
+# --- resolve paths ------------------------------------------------------------------------
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+mpicc=${system_mpicc:-$venv/bin/mpicc}
+mpibin=$(dirname "$mpicc")
+mpiexec="$mpibin/mpiexec"
+[ -x "$mpiexec" ] || mpiexec=$(command -v mpiexec || true)
+[ -n "$mpiexec" ] || die "no mpiexec next to $mpicc nor on PATH"
+# the library folders mpicc links against, for the binaries' rpath
+mpi_libdirs=$("$mpicc" -show 2>/dev/null | tr ' ' '\n' | sed -n 's/^-L//p' | sort -u | paste -sd: -)
+libclang=${system_libclang:-$site/clang/native}
+libtorch=${LIBTORCH:-$site/torch}
+[ -d "$libtorch/lib" ] || die "libtorch not found at $libtorch (no lib/ folder); set LIBTORCH to a libtorch 2.11.0"
+
+mkdir -p "$root/.cargo"
+cat > "$root/.cargo/config.toml" <<CFG
+# Written by scripts/setup.sh; re-run it instead of editing. Not tracked by git.
+[env]
+MPICC = "$mpicc"
+LIBCLANG_PATH = "$libclang"
+LIBTORCH = "$libtorch"
+EDDYLINK_MPI_LIBDIRS = "$mpi_libdirs"
+EDDYLINK_MPIEXEC = "$mpiexec"
+EDDYLINK_PYTHON = "$venv/bin/python"
+CFG
+cat > "$venv/eddylink.env" <<ENV
+# source this file to get eddylink's MPI, libtorch and python on PATH (written by scripts/setup.sh)
+export PATH="$mpibin:$venv/bin:\$PATH"
+export EDDYLINK_MPIEXEC="$mpiexec"
+export EDDYLINK_PYTHON="$venv/bin/python"
+ENV
+echo "$wanted" > "$stamp"
+say "MPI      $mpicc"
+say "mpiexec  $mpiexec"
+say "libclang $libclang"
+say "libtorch $libtorch"
+say "done"
