@@ -1,1 +1,249 @@
-//! e2e helpers
+//! Helpers for eddylink's end-to-end tests: launch real MPMD jobs under `mpiexec` with a
+//! wall-clock limit, and the known fields that the toy components exchange and check.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use coupler::{Boundary, Region};
+
+pub mod toy;
+
+/// The `mpiexec` chosen by `scripts/setup.sh` (cargo passes it in), else the one on PATH.
+pub fn mpiexec() -> PathBuf {
+    std::env::var_os("EDDYLINK_MPIEXEC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("mpiexec"))
+}
+
+/// The folder holding the workspace's binaries for the profile these tests were built with.
+pub fn target_bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    // target/<profile>/deps/<test> → target/<profile>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary under target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// A path to one of the workspace's binaries (built by `cargo test --workspace`).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let path = target_bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+/// One program of an MPMD launch: `-n ranks program args…`.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub ranks: usize,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl Part {
+    pub fn new(ranks: usize, program: impl Into<PathBuf>, args: &[&str]) -> Self {
+        Part {
+            ranks,
+            program: program.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// What an MPMD job did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Exit code of mpiexec, or `None` when it was killed at the wall-clock limit.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn timed_out(&self) -> bool {
+        self.code.is_none()
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Standard output and error together, for assertions and failure messages.
+    pub fn output(&self) -> String {
+        format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `mpiexec -n a prog_a … : -n b prog_b …` in `dir`, killing the whole job after `limit`.
+pub fn run_mpmd(parts: &[Part], dir: &Path, limit: Duration) -> Outcome {
+    let mut cmd = Command::new(mpiexec());
+    for (k, part) in parts.iter().enumerate() {
+        if k > 0 {
+            cmd.arg(":");
+        }
+        cmd.arg("-n")
+            .arg(part.ranks.to_string())
+            .arg(&part.program)
+            .args(&part.args);
+    }
+    run_with_limit(cmd, dir, limit)
+}
+
+/// Runs a command in `dir` in its own process group, killing the group after `limit`.
+pub fn run_with_limit(mut cmd: Command, dir: &Path, limit: Duration) -> Outcome {
+    let start = Instant::now();
+    cmd.current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out_pipe.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status.code().unwrap_or(-1)),
+            Ok(None) if start.elapsed() > limit => {
+                // SAFETY: kill(2) on the child's process group, which we created.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
+    };
+    // Stray ranks may hold the pipes open after mpiexec ends: make sure the group is gone.
+    // SAFETY: as above.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    Outcome {
+        code,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// A fresh, empty scratch folder for one test.
+pub fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eddylink-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    dir
+}
+
+/// Splits an `nx × ny` grid into `px × py` boxes of uneven sizes, rank-major along x.
+pub fn blocks(nx: usize, ny: usize, px: usize, py: usize) -> Vec<Region> {
+    let cuts = |n: usize, p: usize| -> Vec<(usize, usize)> {
+        // Uneven where n is not a multiple of p.
+        (0..p)
+            .map(|k| (k * n / p, (k + 1) * n / p - k * n / p))
+            .collect()
+    };
+    let (xs, ys) = (cuts(nx, px), cuts(ny, py));
+    let mut boxes = Vec::new();
+    for &(j0, nj) in &ys {
+        for &(i0, ni) in &xs {
+            boxes.push(Region { i0, j0, ni, nj });
+        }
+    }
+    boxes
+}
+
+/// Parses a decomposition written `PXxPY`, e.g. `2x1`.
+pub fn parse_layout(text: &str) -> Option<(usize, usize)> {
+    let (a, b) = text.split_once('x')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The known field the toy ocean puts at step `step`: exact in f32 for the small grids and
+/// step counts the tests use.
+pub fn toy_value(i: usize, j: usize, level: usize, step: usize) -> f64 {
+    (i + 32 * j + 1024 * level + 8192 * step) as f64
+}
+
+/// The value a destination expects at global position (gi, gj) — which may lie in the halo,
+/// beyond an edge — after the time operation `op` over the source steps `steps`.
+pub fn expected_cell(
+    gi: i64,
+    gj: i64,
+    level: usize,
+    size: (usize, usize),
+    edges: [Boundary; 2],
+    steps: &[usize],
+    op: coupler::TimeOp,
+) -> f64 {
+    let map = |g: i64, n: usize, edge: Boundary| match edge {
+        Boundary::Cyclic => Some(g.rem_euclid(n as i64) as usize),
+        Boundary::Closed => (g >= 0 && g < n as i64).then_some(g as usize),
+    };
+    let (Some(i), Some(j)) = (map(gi, size.0, edges[0]), map(gj, size.1, edges[1])) else {
+        return 0.0;
+    };
+    if steps.is_empty() {
+        return 0.0; // nothing delivered yet (a lag): the receiver's array still holds zeros
+    }
+    let values = steps.iter().map(|&s| toy_value(i, j, level, s));
+    use coupler::TimeOp::*;
+    match op {
+        Instant => values.last().unwrap_or(0.0),
+        Average => values.sum::<f64>() / steps.len() as f64,
+        Accumulate => values.sum(),
+        Min => values.fold(f64::INFINITY, f64::min),
+        Max => values.fold(f64::NEG_INFINITY, f64::max),
+    }
+}
+
+/// The source steps (of length `dt`) whose puts make up the data delivered for coupling
+/// time `t` of an exchange with `period` and `lag` (seconds): steps s with
+/// t − period − lag < s·dt ≤ t − lag, s ≥ 0.
+pub fn steps_of_coupling_time(t: f64, period: f64, lag: f64, dt: f64) -> Vec<usize> {
+    let last = ((t - lag) / dt + 1e-9).floor() as i64;
+    let first = ((t - period - lag) / dt + 1e-9).floor() as i64 + 1;
+    (first.max(0)..=last).map(|s| s as usize).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_tile_the_grid() {
+        for (px, py) in [(1, 1), (2, 1), (1, 3), (3, 2)] {
+            let b = blocks(24, 20, px, py);
+            assert_eq!(coupler::routes::check_tiling(&b), Ok((24, 20)));
+        }
+    }
+
+    #[test]
+    fn steps_of_a_period() {
+        assert_eq!(steps_of_coupling_time(0.0, 3.0, 0.0, 1.0), vec![0]);
+        assert_eq!(steps_of_coupling_time(3.0, 3.0, 0.0, 1.0), vec![1, 2, 3]);
+        assert_eq!(steps_of_coupling_time(3.0, 3.0, 1.0, 1.0), vec![0, 1, 2]);
+        assert_eq!(steps_of_coupling_time(6.0, 3.0, 1.0, 1.0), vec![3, 4, 5]);
+    }
+}

@@ -1,0 +1,735 @@
+//! The coupler's lifecycle: init → define_field → enddef → { put / get } → finalize.
+//!
+//! Each call checks the state it is made in and says what to do instead. Problems that
+//! every rank can see alike (a component not launched, configurations that differ, boxes
+//! that do not tile) end every rank with the same message; problems only one rank sees (a
+//! timeout, a wrong array length) return an error, and a coupler dropped before
+//! `finalize` aborts the MPI job, so that no peer is left waiting for a dead rank.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use mpi::topology::{Color, SimpleCommunicator};
+use mpi::traits::*;
+
+use crate::config::{CouplingConfig, Exchange, GridPoint, Period};
+use crate::error::CouplerError;
+use crate::handshake;
+use crate::link::{Layout, Receiver, Sender};
+use crate::routes::{compute_routes, Region};
+use crate::timeops::Element;
+use crate::timing::{FieldTiming, TimingReport};
+use crate::transport;
+
+/// What a rank declares about one of its coupled fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDef {
+    /// This rank's box in the global grid (without halo).
+    pub region: Region,
+    /// Length of the vertical or batch axis.
+    pub levels: usize,
+    /// Where the field lives on the C-grid.
+    pub point: GridPoint,
+}
+
+/// A component of the MPMD job: its name and its ranks in MPI_COMM_WORLD, by local rank.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub name: String,
+    pub world_ranks: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Defining,
+    Running,
+    Finalized,
+    /// Every rank failed alike and stops on its own: nothing to abort.
+    FailedTogether,
+}
+
+#[derive(Debug)]
+enum Side {
+    Send(Sender),
+    Recv(Receiver),
+}
+
+/// One exchange this rank takes part in.
+#[derive(Debug)]
+struct Link {
+    exchange: Exchange,
+    side: Side,
+    timing: FieldTiming,
+}
+
+/// A component's handle on the coupled job. See the crate documentation for an example.
+pub struct Coupler {
+    component: String,
+    config: CouplingConfig,
+    components: Vec<Component>,
+    local: SimpleCommunicator,
+    /// A duplicate of MPI_COMM_WORLD for the coupler's own collectives.
+    control: SimpleCommunicator,
+    world_rank: i32,
+    /// One duplicate of MPI_COMM_WORLD per exchange, so that no message of one exchange can
+    /// match a receive of another (or of the programs themselves).
+    exchange_comms: Vec<SimpleCommunicator>,
+    fields: Vec<(String, FieldDef)>,
+    links: Vec<Link>,
+    state: State,
+    started: Instant,
+    /// The last error a call returned, printed if the coupler is dropped without finalize.
+    last_error: Option<String>,
+}
+
+impl Coupler {
+    /// Joins the coupled job as `component`: collective over every rank of `world`.
+    ///
+    /// Finds the other components by name (any launch order and rank counts), checks that
+    /// every component named in the configuration was launched and that all of them read the
+    /// same `[coupling]` table, and splits `world` into one communicator per component.
+    pub fn init(
+        world: &SimpleCommunicator,
+        component: &str,
+        config: &CouplingConfig,
+    ) -> Result<Coupler, CouplerError> {
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs_f64(config.timeout_s);
+        let setup_error = |message: String| CouplerError::Setup {
+            component: component.into(),
+            message,
+        };
+        let names = handshake::gather_names(world, component, deadline).unwrap_or_else(|waited| {
+            init_timeout(component, world, waited, config, "every rank to join")
+        });
+        let components = handshake::components_of(&names);
+        handshake::check_components(&components, config).map_err(setup_error)?;
+        let texts = handshake::gather_texts(world, &config.canonical(), deadline).unwrap_or_else(
+            |waited| init_timeout(component, world, waited, config, "the configuration check"),
+        );
+        handshake::check_same_config(&components, &texts).map_err(setup_error)?;
+
+        let color = components
+            .iter()
+            .position(|c| c.name == component)
+            .unwrap_or(0);
+        let local = world
+            .split_by_color(Color::with_value(color as i32))
+            .ok_or_else(|| setup_error("MPI_Comm_split gave no communicator".into()))?;
+        let exchange_comms = config.exchanges.iter().map(|_| world.duplicate()).collect();
+        if world.rank() == 0 {
+            let summary: Vec<String> = components
+                .iter()
+                .map(|c| format!("{} ×{}", c.name, c.world_ranks.len()))
+                .collect();
+            tracing::info!(
+                "coupler: {} components found: {}",
+                components.len(),
+                summary.join(", ")
+            );
+        }
+        Ok(Coupler {
+            component: component.to_string(),
+            config: config.clone(),
+            components,
+            local,
+            control: world.duplicate(),
+            world_rank: world.rank(),
+            exchange_comms,
+            fields: Vec::new(),
+            links: Vec::new(),
+            state: State::Defining,
+            started,
+            last_error: None,
+        })
+    }
+
+    /// The component's own communicator: decompose the model over this, not over world.
+    pub fn local_comm(&self) -> &SimpleCommunicator {
+        &self.local
+    }
+
+    /// The components of the job, in order of their first rank.
+    pub fn components(&self) -> &[Component] {
+        &self.components
+    }
+
+    /// The configuration this coupler runs.
+    pub fn config(&self) -> &CouplingConfig {
+        &self.config
+    }
+
+    /// Declares this rank's box, levels and grid point for one of the component's fields.
+    pub fn define_field(&mut self, field: &str, def: FieldDef) -> Result<(), CouplerError> {
+        self.require(
+            State::Defining,
+            "define_field",
+            "declare every field before enddef()",
+        )?;
+        let known = self.field_names();
+        if !known.iter().any(|f| f == field) {
+            return Err(CouplerError::UnknownField {
+                component: self.component.clone(),
+                field: field.into(),
+                role: "exchange",
+                known: known.join(", "),
+            });
+        }
+        self.fields.retain(|(name, _)| name != field);
+        self.fields.push((field.to_string(), def));
+        Ok(())
+    }
+
+    /// Ends the definition phase: collective over every rank of the job. Checks that the
+    /// boxes of each field tile its grid on both sides and that the declared levels and
+    /// grid points match the configuration, then builds the M×N routes and posts the first
+    /// receives.
+    pub fn enddef(&mut self) -> Result<(), CouplerError> {
+        let result = self.enddef_inner();
+        self.remember(&result);
+        result
+    }
+
+    fn enddef_inner(&mut self) -> Result<(), CouplerError> {
+        self.require(
+            State::Defining,
+            "enddef",
+            "enddef() is called once, after define_field()",
+        )?;
+        let deadline = self.deadline();
+        let mine = handshake::encode_fields(&self.config, &self.component, &self.fields);
+        let all = transport::allgather(&mine, &self.control, deadline)
+            .map_err(|waited| self.timeout("every rank to reach enddef()", waited))?;
+        let declared = handshake::decode_fields(&all, self.config.exchanges.len());
+        let mut problems = Vec::new();
+        let mut links = Vec::new();
+        for (e, ex) in self.config.exchanges.iter().enumerate() {
+            let boxes = |name: &str| -> Vec<Option<(Region, usize, GridPoint)>> {
+                self.component_ranks(name)
+                    .iter()
+                    .map(|&r| declared[r as usize][e])
+                    .collect()
+            };
+            let (src, dst) = (boxes(&ex.src.component), boxes(&ex.dst.component));
+            let Some((src_boxes, dst_boxes, size)) =
+                handshake::check_exchange(ex, &src, &dst, &mut problems)
+            else {
+                continue;
+            };
+            let routes = compute_routes(&src_boxes, &dst_boxes, size, ex.halo, ex.boundary);
+            let me = self.local.rank() as usize;
+            let run_s = self.config.run_duration_s;
+            let peer = |name: &str| {
+                let ranks = self.component_ranks(name).to_vec();
+                move |i: usize| ranks[i]
+            };
+            if ex.src.component == self.component {
+                let pieces = routes
+                    .pieces
+                    .iter()
+                    .filter(|p| p.src == me)
+                    .copied()
+                    .collect();
+                let sender = Sender::new(ex, run_s, src_boxes[me], pieces, peer(&ex.dst.component));
+                links.push(self.link(ex, Side::Send(sender)));
+            } else if ex.dst.component == self.component {
+                let pieces = routes
+                    .pieces
+                    .iter()
+                    .filter(|p| p.dst == me)
+                    .copied()
+                    .collect();
+                let zeros = routes
+                    .zero_fills
+                    .iter()
+                    .filter(|z| z.dst == me)
+                    .copied()
+                    .collect();
+                let mut receiver = Receiver::new(
+                    ex,
+                    run_s,
+                    dst_boxes[me],
+                    pieces,
+                    zeros,
+                    peer(&ex.src.component),
+                );
+                receiver.post_first(&self.exchange_comms[e]);
+                links.push(self.link(ex, Side::Recv(receiver)));
+            }
+        }
+        if !problems.is_empty() {
+            for link in &mut links {
+                if let Side::Recv(r) = &mut link.side {
+                    r.cancel();
+                }
+            }
+            self.state = State::FailedTogether;
+            return Err(CouplerError::Setup {
+                component: self.component.clone(),
+                message: problems.join("\n  "),
+            });
+        }
+        self.links = links;
+        self.state = State::Running;
+        Ok(())
+    }
+
+    /// Puts this rank's box of `field` at model time `t` (seconds): layout [level][j][i].
+    /// Sends at coupling times (after the time operation) and returns without waiting for
+    /// the receiver; off coupling times it only folds the values into the period.
+    pub fn put<T: Element>(&mut self, field: &str, t: f64, data: &[T]) -> Result<(), CouplerError> {
+        let stride = self.box_cells(field, "put")?;
+        self.put_strided(field, t, data, stride)
+    }
+
+    /// Like [`Coupler::put`], with level `l` read from `data[l * level_stride ..]`.
+    pub fn put_strided<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        data: &[T],
+        level_stride: usize,
+    ) -> Result<(), CouplerError> {
+        let result = self.put_strided_inner(field, t, data, level_stride);
+        self.remember(&result);
+        result
+    }
+
+    fn put_strided_inner<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        data: &[T],
+        level_stride: usize,
+    ) -> Result<(), CouplerError> {
+        self.require(
+            State::Running,
+            "put",
+            "call enddef() first; no put after finalize()",
+        )?;
+        let deadline = self.deadline();
+        let mut found = false;
+        for k in 0..self.links.len() {
+            let Link {
+                exchange,
+                side: Side::Send(sender),
+                ..
+            } = &self.links[k]
+            else {
+                continue;
+            };
+            if exchange.src.field != field {
+                continue;
+            }
+            found = true;
+            self.check_size(field, sender.layout(level_stride), data.len(), "put")?;
+            let e = exchange.index;
+            let start = Instant::now();
+            let Side::Send(sender) = &mut self.links[k].side else {
+                continue;
+            };
+            let sent = sender.put(t, data, level_stride, &self.exchange_comms[e], deadline);
+            let timing = &mut self.links[k].timing;
+            timing.calls += 1;
+            timing.seconds += start.elapsed().as_secs_f64();
+            match sent {
+                Ok(Some(bytes)) => {
+                    timing.exchanges += 1;
+                    timing.bytes += bytes;
+                }
+                Ok(None) => {}
+                Err(waited) => {
+                    let what =
+                        format!("the earlier sends of '{field}' at t = {t} s to be received");
+                    return Err(self.timeout(&what, waited));
+                }
+            }
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(self.unknown(field, "send"))
+        }
+    }
+
+    /// Gets this rank's box of `field` plus halo at model time `t` into `out` (layout
+    /// [level][j][i] over the grown box). Blocks until the data of `t` is in; returns
+    /// `false`, leaving `out` untouched, when `t` is not a coupling time of the field.
+    pub fn get<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        out: &mut [T],
+    ) -> Result<bool, CouplerError> {
+        let (_, h, w, _) = self.recv_extent(field)?;
+        self.get_strided(field, t, out, h * w)
+    }
+
+    /// Like [`Coupler::get`], with level `l` written to `out[l * level_stride ..]`.
+    pub fn get_strided<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        out: &mut [T],
+        level_stride: usize,
+    ) -> Result<bool, CouplerError> {
+        let result = self.get_strided_inner(field, t, out, level_stride);
+        self.remember(&result);
+        result
+    }
+
+    fn get_strided_inner<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        out: &mut [T],
+        level_stride: usize,
+    ) -> Result<bool, CouplerError> {
+        self.require(
+            State::Running,
+            "get",
+            "call enddef() first; no get after finalize()",
+        )?;
+        let k = self.receiver_index(field)?;
+        let deadline = self.deadline();
+        let Link {
+            exchange,
+            side: Side::Recv(receiver),
+            ..
+        } = &self.links[k]
+        else {
+            return Err(self.unknown(field, "receive"));
+        };
+        self.check_size(field, receiver.layout(level_stride), out.len(), "get")?;
+        let label = receiver
+            .expect(t)
+            .map_err(|message| CouplerError::Sequence {
+                component: self.component.clone(),
+                field: field.into(),
+                message,
+            })?;
+        let e = exchange.index;
+        self.links[k].timing.calls += 1;
+        let Some(label) = label else { return Ok(false) };
+        let start = Instant::now();
+        let Side::Recv(receiver) = &mut self.links[k].side else {
+            return Ok(false);
+        };
+        let result = receiver.complete(out, level_stride, &self.exchange_comms[e], deadline);
+        let timing = &mut self.links[k].timing;
+        timing.seconds += start.elapsed().as_secs_f64();
+        match result {
+            Ok(bytes) => {
+                timing.exchanges += 1;
+                timing.bytes += bytes;
+                Ok(true)
+            }
+            Err(waited) => {
+                let ex = &self.links[k].exchange;
+                let what = format!(
+                    "'{field}' from {} at model time {label} s ({}: {} → {})",
+                    ex.src.component,
+                    ex.key(),
+                    ex.src,
+                    ex.dst
+                );
+                Err(self.timeout(&what, waited))
+            }
+        }
+    }
+
+    /// The shape this rank receives for `field`: (levels, rows, columns, halo), rows and
+    /// columns including the halo on both sides.
+    pub fn recv_extent(&self, field: &str) -> Result<(usize, usize, usize, usize), CouplerError> {
+        let k = self.receiver_index(field)?;
+        match &self.links[k].side {
+            Side::Recv(r) => Ok((r.levels(), r.grown.1, r.grown.0, r.halo)),
+            Side::Send(_) => Err(self.unknown(field, "receive")),
+        }
+    }
+
+    /// The model times at which `field` is received, in order (a static field: `[0]`).
+    pub fn coupling_times(&self, field: &str) -> Result<Vec<f64>, CouplerError> {
+        let k = self.receiver_index(field)?;
+        let ex = &self.links[k].exchange;
+        Ok(match ex.period {
+            Period::Static => vec![0.0],
+            Period::Every(p) => {
+                let Side::Recv(r) = &self.links[k].side else {
+                    return Ok(Vec::new());
+                };
+                let first = r.clock.first_recv();
+                let n = ((self.config.run_duration_s - first) / p - 1e-9)
+                    .ceil()
+                    .max(0.0) as usize;
+                (0..n).map(|i| first + i as f64 * p).collect()
+            }
+        })
+    }
+
+    /// Ends the coupling: waits for the sends still in flight, and returns the component's
+    /// timings, reduced over its ranks. Rank 0 of the component writes them as JSON to
+    /// `report_dir` when given. Collective over the component's ranks.
+    pub fn finalize(&mut self, report_dir: Option<&Path>) -> Result<TimingReport, CouplerError> {
+        let result = self.finalize_inner(report_dir);
+        self.remember(&result);
+        result
+    }
+
+    fn finalize_inner(&mut self, report_dir: Option<&Path>) -> Result<TimingReport, CouplerError> {
+        self.require(
+            State::Running,
+            "finalize",
+            "finalize() is called once, after enddef()",
+        )?;
+        let deadline = self.deadline();
+        for k in 0..self.links.len() {
+            let field = self.links[k].timing.field.clone();
+            match &mut self.links[k].side {
+                Side::Send(s) => {
+                    if let Err(waited) = s.flush(deadline) {
+                        let what = format!("the last sends of '{field}' to be received");
+                        return Err(self.timeout(&what, waited));
+                    }
+                }
+                Side::Recv(r) => {
+                    if let Some(t) = r.cancel() {
+                        tracing::warn!(
+                            "coupler: '{}' finalized before receiving '{field}' for t = {t} s",
+                            self.component
+                        );
+                    }
+                }
+            }
+        }
+        let report = self.reduce_timings();
+        if self.local.rank() == 0 {
+            if let Some(dir) = report_dir {
+                if let Err(e) = report.write_json(dir) {
+                    tracing::warn!("coupler: cannot write timings to {}: {e}", dir.display());
+                }
+            }
+        }
+        self.state = State::Finalized;
+        Ok(report)
+    }
+
+    /// Ends the whole MPI job with `code` after an error this rank cannot recover from.
+    pub fn abort(&self, code: i32) -> ! {
+        transport::abort(code)
+    }
+
+    fn remember<T>(&mut self, result: &Result<T, CouplerError>) {
+        if let Err(e) = result {
+            self.last_error = Some(e.to_string());
+        }
+    }
+
+    fn reduce_timings(&self) -> TimingReport {
+        let mut fields = Vec::with_capacity(self.links.len());
+        for link in &self.links {
+            let mut t = link.timing.clone();
+            let mut seconds = 0.0f64;
+            let mut bytes = 0u64;
+            self.local.all_reduce_into(
+                &t.seconds,
+                &mut seconds,
+                mpi::collective::SystemOperation::max(),
+            );
+            self.local.all_reduce_into(
+                &t.bytes,
+                &mut bytes,
+                mpi::collective::SystemOperation::sum(),
+            );
+            t.seconds = seconds;
+            t.bytes = bytes;
+            fields.push(t);
+        }
+        let mut wall = self.started.elapsed().as_secs_f64();
+        let mine = wall;
+        self.local
+            .all_reduce_into(&mine, &mut wall, mpi::collective::SystemOperation::max());
+        TimingReport {
+            component: self.component.clone(),
+            ranks: self.local.size() as usize,
+            wall_seconds: wall,
+            fields,
+        }
+    }
+
+    fn link(&self, ex: &Exchange, side: Side) -> Link {
+        let (field, direction, peer) = match side {
+            Side::Send(_) => (&ex.src.field, "put", ex.dst.to_string()),
+            Side::Recv(_) => (&ex.dst.field, "get", ex.src.to_string()),
+        };
+        let timing = FieldTiming {
+            field: field.clone(),
+            direction,
+            peer,
+            ..FieldTiming::default()
+        };
+        Link {
+            exchange: ex.clone(),
+            side,
+            timing,
+        }
+    }
+
+    fn require(
+        &self,
+        state: State,
+        call: &'static str,
+        hint: &'static str,
+    ) -> Result<(), CouplerError> {
+        if self.state == state {
+            return Ok(());
+        }
+        let when = match self.state {
+            State::Defining => "before enddef()",
+            State::Running => "after enddef()",
+            State::Finalized => "after finalize()",
+            State::FailedTogether => "after a failed enddef()",
+        };
+        Err(CouplerError::WrongState { call, when, hint })
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + Duration::from_secs_f64(self.config.timeout_s)
+    }
+
+    fn timeout(&self, what: &str, waited: Duration) -> CouplerError {
+        CouplerError::Timeout {
+            component: self.component.clone(),
+            rank: self.world_rank,
+            what: what.to_string(),
+            waited_s: waited.as_secs_f64(),
+            limit_s: self.config.timeout_s,
+        }
+    }
+
+    fn unknown(&self, field: &str, role: &'static str) -> CouplerError {
+        let known: Vec<&str> = self
+            .config
+            .exchanges
+            .iter()
+            .filter_map(|ex| match role {
+                "send" => (ex.src.component == self.component).then_some(ex.src.field.as_str()),
+                _ => (ex.dst.component == self.component).then_some(ex.dst.field.as_str()),
+            })
+            .collect();
+        CouplerError::UnknownField {
+            component: self.component.clone(),
+            field: field.into(),
+            role,
+            known: if known.is_empty() {
+                "(none)".into()
+            } else {
+                known.join(", ")
+            },
+        }
+    }
+
+    fn receiver_index(&self, field: &str) -> Result<usize, CouplerError> {
+        self.links
+            .iter()
+            .position(|l| matches!(l.side, Side::Recv(_)) && l.exchange.dst.field == field)
+            .ok_or_else(|| self.unknown(field, "receive"))
+    }
+
+    fn box_cells(&self, field: &str, call: &'static str) -> Result<usize, CouplerError> {
+        match self.fields.iter().find(|(name, _)| name == field) {
+            Some((_, def)) => Ok(def.region.cells()),
+            None => Err(self.unknown(field, if call == "put" { "send" } else { "receive" })),
+        }
+    }
+
+    fn check_size(
+        &self,
+        field: &str,
+        layout: Layout,
+        given: usize,
+        call: &str,
+    ) -> Result<(), CouplerError> {
+        let contiguous = layout.level_stride == layout.width * layout.height;
+        let needed = layout.needed();
+        let ok = if contiguous {
+            given == needed
+        } else {
+            given >= needed
+        };
+        if ok && layout.level_stride >= layout.width * layout.height {
+            return Ok(());
+        }
+        Err(CouplerError::Size {
+            component: self.component.clone(),
+            field: field.into(),
+            rank: self.world_rank,
+            given,
+            expected: needed,
+            detail: format!(
+                "{call} takes {} levels of {} rows × {} columns, level stride {}",
+                layout.levels, layout.height, layout.width, layout.level_stride
+            ),
+        })
+    }
+
+    fn field_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for ex in &self.config.exchanges {
+            for end in [&ex.src, &ex.dst] {
+                if end.component == self.component && !names.contains(&end.field) {
+                    names.push(end.field.clone());
+                }
+            }
+        }
+        names
+    }
+
+    fn component_ranks(&self, name: &str) -> &[i32] {
+        self.components
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.world_ranks.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+impl Drop for Coupler {
+    fn drop(&mut self) {
+        if matches!(self.state, State::Defining | State::Running) && !std::thread::panicking() {
+            let cause = match &self.last_error {
+                Some(e) => format!(" after this error: {e}"),
+                None => String::new(),
+            };
+            eprintln!(
+                "coupler: component '{}' (world rank {}) stopped before finalize(){cause}; aborting \
+                 the MPI job so that no other component waits for it",
+                self.component, self.world_rank
+            );
+            transport::abort(1);
+        } else if matches!(self.state, State::Defining | State::Running) {
+            eprintln!(
+                "coupler: component '{}' (world rank {}) panicked; aborting the MPI job",
+                self.component, self.world_rank
+            );
+            transport::abort(101);
+        }
+    }
+}
+
+fn init_timeout(
+    component: &str,
+    world: &SimpleCommunicator,
+    waited: Duration,
+    config: &CouplingConfig,
+    what: &str,
+) -> ! {
+    eprintln!(
+        "coupler timeout: component '{component}' rank {} waited {:.1} s (limit {} s) for {what} \
+         in init(); a component may have died before joining; aborting the job",
+        world.rank(),
+        waited.as_secs_f64(),
+        config.timeout_s
+    );
+    transport::abort(1)
+}

@@ -1,0 +1,64 @@
+//! The coupler's errors: each names the component, field, rank or time involved.
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CouplerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// A problem every rank of every component found alike (so every rank stops cleanly).
+    #[error("coupler set-up failed (component '{component}'): {message}")]
+    Setup { component: String, message: String },
+
+    /// A call made in the wrong state of the lifecycle.
+    #[error("{call}() cannot be called {when}: {hint}")]
+    WrongState {
+        call: &'static str,
+        when: &'static str,
+        hint: &'static str,
+    },
+
+    #[error("component '{component}' has no field '{field}' to {role} in the coupling configuration; its fields to {role} are: {known}")]
+    UnknownField {
+        component: String,
+        field: String,
+        role: &'static str,
+        known: String,
+    },
+
+    #[error("field '{field}' on rank {rank} of '{component}': {given} values given, {expected} needed ({detail})")]
+    Size {
+        component: String,
+        field: String,
+        rank: i32,
+        given: usize,
+        expected: usize,
+        detail: String,
+    },
+
+    /// A wait that outlived the configured timeout: the peer is dead, stuck or out of step.
+    #[error("coupler timeout: component '{component}' rank {rank} waited {waited_s:.1} s (limit {limit_s} s) for {what}; the peer component may have died, stopped early or be out of step")]
+    Timeout {
+        component: String,
+        rank: i32,
+        what: String,
+        waited_s: f64,
+        limit_s: f64,
+    },
+
+    /// get() asked for a time out of step with the data already posted.
+    #[error("field '{field}' on '{component}': {message}")]
+    Sequence {
+        component: String,
+        field: String,
+        message: String,
+    },
+}
+
+impl CouplerError {
+    /// Whether every rank of the job hit this same error (and so can stop without aborting).
+    pub fn is_collective(&self) -> bool {
+        matches!(self, CouplerError::Setup { .. } | CouplerError::Config(_))
+    }
+}

@@ -1,0 +1,517 @@
+//! One exchange as seen by one rank: the sending side packs its pieces into one message
+//! per destination rank; the receiving side keeps receives posted for the next coupling
+//! time and unpacks them, halo and zero fill included, into the caller's array.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use mpi::topology::SimpleCommunicator;
+
+use crate::config::{is_multiple, Exchange, Period, TimeOp};
+use crate::routes::{Piece, Region, ZeroFill};
+use crate::timeops::{Accumulator, Element};
+use crate::transport::{self, Request};
+
+/// Sends kept in flight per destination before a put waits for the oldest.
+const MAX_IN_FLIGHT: usize = 4;
+/// Message tags cycle through this many values (far below any MPI_TAG_UB).
+const TAG_CYCLE: u64 = 30_000;
+
+/// The time axis of an exchange: which model times move data, and their message tags.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    pub period: Period,
+    pub lag_s: f64,
+    pub run_s: f64,
+}
+
+impl Clock {
+    pub fn of(ex: &Exchange, run_s: f64) -> Self {
+        Clock {
+            period: ex.period,
+            lag_s: ex.lag_s,
+            run_s,
+        }
+    }
+
+    /// The coupling time that data put at `t` is delivered for, if `t` sends.
+    pub fn send_label(&self, t: f64) -> Option<f64> {
+        self.label(t + self.lag_s)
+    }
+
+    /// `t` itself when it is a coupling time that receives data.
+    pub fn recv_label(&self, t: f64) -> Option<f64> {
+        self.label(t)
+            .filter(|&l| l >= self.first_recv() - self.tol())
+    }
+
+    fn label(&self, t: f64) -> Option<f64> {
+        let Period::Every(p) = self.period else {
+            return None;
+        };
+        let on_time = is_multiple(t, p) && t > -self.tol() && t < self.run_s - self.tol();
+        on_time.then(|| (t / p).round() * p)
+    }
+
+    /// The first coupling time with data: a lag delays the first delivery by a period.
+    pub fn first_recv(&self) -> f64 {
+        match self.period {
+            Period::Static => 0.0,
+            Period::Every(p) => (self.lag_s / p).ceil() * p,
+        }
+    }
+
+    /// The coupling time after `t`, if within the run.
+    pub fn next(&self, t: f64) -> Option<f64> {
+        match self.period {
+            Period::Static => None,
+            Period::Every(p) => Some(t + p).filter(|&n| n < self.run_s - self.tol()),
+        }
+    }
+
+    /// The message tag for coupling time `label`.
+    pub fn tag(&self, label: f64) -> i32 {
+        match self.period {
+            Period::Static => 0,
+            Period::Every(p) => ((label / p).round() as u64 % TAG_CYCLE) as i32,
+        }
+    }
+
+    fn tol(&self) -> f64 {
+        1e-9 * self.run_s.max(1.0)
+    }
+}
+
+/// Where this rank's box lives in the caller's array: levels, box and level stride.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub levels: usize,
+    /// Columns and rows of the local array (the box, or the box plus halo).
+    pub width: usize,
+    pub height: usize,
+    /// Distance between levels in the caller's array.
+    pub level_stride: usize,
+}
+
+impl Layout {
+    /// Values the caller's array must hold.
+    pub fn needed(&self) -> usize {
+        (self.levels - 1) * self.level_stride + self.width * self.height
+    }
+}
+
+/// One destination rank's message from this rank.
+#[derive(Debug)]
+struct Outgoing {
+    peer: i32,
+    pieces: Vec<Piece>,
+    len: usize,
+    in_flight: VecDeque<(Request, Vec<f32>)>,
+    spare: Vec<Vec<f32>>,
+}
+
+/// The sending side of an exchange on one rank.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    pub clock: Clock,
+    my_box: Region,
+    levels: usize,
+    accumulator: Option<Accumulator>,
+    outgoing: Vec<Outgoing>,
+    static_sent: bool,
+}
+
+impl Sender {
+    /// `pieces` are this rank's pieces of the exchange; `peer_rank(d)` maps a destination's
+    /// rank within its component to its rank in the exchange's communicator.
+    pub fn new(
+        ex: &Exchange,
+        run_s: f64,
+        my_box: Region,
+        pieces: Vec<Piece>,
+        peer_rank: impl Fn(usize) -> i32,
+    ) -> Self {
+        let mut outgoing: Vec<Outgoing> = Vec::new();
+        for p in pieces {
+            let peer = peer_rank(p.dst);
+            match outgoing.iter_mut().find(|o| o.peer == peer) {
+                Some(o) => o.pieces.push(p),
+                None => outgoing.push(Outgoing {
+                    peer,
+                    pieces: vec![p],
+                    len: 0,
+                    in_flight: VecDeque::new(),
+                    spare: Vec::new(),
+                }),
+            }
+        }
+        for o in &mut outgoing {
+            o.len = ex.levels * o.pieces.iter().map(|p| p.cells.cells()).sum::<usize>();
+        }
+        let accumulator = (ex.op != TimeOp::Instant && ex.period != Period::Static)
+            .then(|| Accumulator::new(ex.op, ex.levels * my_box.cells()));
+        Sender {
+            clock: Clock::of(ex, run_s),
+            my_box,
+            levels: ex.levels,
+            accumulator,
+            outgoing,
+            static_sent: false,
+        }
+    }
+
+    pub fn layout(&self, level_stride: usize) -> Layout {
+        Layout {
+            levels: self.levels,
+            width: self.my_box.ni,
+            height: self.my_box.nj,
+            level_stride,
+        }
+    }
+
+    /// Folds a put into the period and sends if `t` is a coupling time; returns the bytes
+    /// posted. Waits (until `deadline`) only when too many earlier sends are still in flight.
+    pub fn put<T: Element>(
+        &mut self,
+        t: f64,
+        data: &[T],
+        level_stride: usize,
+        comm: &SimpleCommunicator,
+        deadline: Instant,
+    ) -> Result<Option<u64>, std::time::Duration> {
+        let label = match self.clock.period {
+            Period::Static if self.static_sent => return Ok(None),
+            Period::Static => 0.0,
+            Period::Every(_) => {
+                let cells = self.my_box.cells();
+                if let Some(acc) = &mut self.accumulator {
+                    acc.add(|k| data[(k / cells) * level_stride + k % cells].to_f64());
+                }
+                match self.clock.send_label(t) {
+                    Some(label) => label,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let tag = self.clock.tag(label);
+        let Sender {
+            my_box,
+            levels,
+            accumulator,
+            outgoing,
+            ..
+        } = self;
+        let period_result: Option<&[f64]> = accumulator.as_mut().map(Accumulator::take);
+        let mut bytes = 0;
+        for o in outgoing.iter_mut() {
+            let mut buf = o.take_buffer(deadline)?;
+            match period_result {
+                Some(values) => pack(
+                    &o.pieces,
+                    *my_box,
+                    *levels,
+                    my_box.cells(),
+                    values,
+                    &mut buf,
+                ),
+                None => pack(&o.pieces, *my_box, *levels, level_stride, data, &mut buf),
+            }
+            debug_assert_eq!(buf.len(), o.len);
+            bytes += 4 * buf.len() as u64;
+            // SAFETY: the buffer moves into `in_flight` (its heap storage stays put) and is
+            // not touched again until the request has completed.
+            let req = unsafe { transport::isend(&buf, o.peer, tag, comm) };
+            o.in_flight.push_back((req, buf));
+        }
+        self.static_sent = true;
+        Ok(Some(bytes))
+    }
+
+    /// Waits until every send has completed (or `deadline`).
+    pub fn flush(&mut self, deadline: Instant) -> Result<(), std::time::Duration> {
+        for o in &mut self.outgoing {
+            let mut reqs: Vec<Request> = o
+                .in_flight
+                .drain(..)
+                .map(|(r, b)| {
+                    o.spare.push(b);
+                    r
+                })
+                .collect();
+            transport::wait_all(&mut reqs, deadline)?;
+        }
+        Ok(())
+    }
+}
+
+impl Outgoing {
+    /// A buffer free to fill: a spare one, a completed one, a new one while few are in
+    /// flight, or else the oldest once its send completes.
+    fn take_buffer(&mut self, deadline: Instant) -> Result<Vec<f32>, std::time::Duration> {
+        while let Some((req, _)) = self.in_flight.front_mut() {
+            if !req.test() {
+                break;
+            }
+            if let Some((_, buf)) = self.in_flight.pop_front() {
+                self.spare.push(buf);
+            }
+        }
+        let mut buf = match self.spare.pop() {
+            Some(buf) => buf,
+            None if self.in_flight.len() < MAX_IN_FLIGHT => Vec::with_capacity(self.len),
+            None => {
+                let (mut req, buf) = self.in_flight.pop_front().expect("in flight is full");
+                transport::wait_all(std::slice::from_mut(&mut req), deadline)?;
+                buf
+            }
+        };
+        buf.clear();
+        Ok(buf)
+    }
+}
+
+/// Appends this rank's values of `pieces` to `out`: piece by piece, level by level, row by row.
+fn pack<T: Element>(
+    pieces: &[Piece],
+    my_box: Region,
+    levels: usize,
+    level_stride: usize,
+    data: &[T],
+    out: &mut Vec<f32>,
+) {
+    for p in pieces {
+        let (i, j) = (p.cells.i0 - my_box.i0, p.cells.j0 - my_box.j0);
+        for level in 0..levels {
+            for row in 0..p.cells.nj {
+                let start = level * level_stride + (j + row) * my_box.ni + i;
+                out.extend(data[start..start + p.cells.ni].iter().map(|x| x.to_f32()));
+            }
+        }
+    }
+}
+
+/// One source rank's message to this rank.
+#[derive(Debug)]
+struct Incoming {
+    peer: i32,
+    pieces: Vec<Piece>,
+    buf: Vec<f32>,
+    request: Option<Request>,
+}
+
+/// The receiving side of an exchange on one rank.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    pub clock: Clock,
+    levels: usize,
+    /// Columns and rows of the grown (box plus halo) array.
+    pub grown: (usize, usize),
+    pub halo: usize,
+    incoming: Vec<Incoming>,
+    zero_fills: Vec<ZeroFill>,
+    /// The coupling time whose receives are posted.
+    posted: Option<f64>,
+    static_done: bool,
+}
+
+impl Receiver {
+    pub fn new(
+        ex: &Exchange,
+        run_s: f64,
+        my_box: Region,
+        pieces: Vec<Piece>,
+        zero_fills: Vec<ZeroFill>,
+        peer_rank: impl Fn(usize) -> i32,
+    ) -> Self {
+        let mut incoming: Vec<Incoming> = Vec::new();
+        for p in pieces {
+            let peer = peer_rank(p.src);
+            match incoming.iter_mut().find(|m| m.peer == peer) {
+                Some(m) => m.pieces.push(p),
+                None => incoming.push(Incoming {
+                    peer,
+                    pieces: vec![p],
+                    buf: Vec::new(),
+                    request: None,
+                }),
+            }
+        }
+        for m in &mut incoming {
+            m.buf = vec![0.0; ex.levels * m.pieces.iter().map(|p| p.cells.cells()).sum::<usize>()];
+        }
+        let grown = (my_box.ni + 2 * ex.halo, my_box.nj + 2 * ex.halo);
+        Receiver {
+            clock: Clock::of(ex, run_s),
+            levels: ex.levels,
+            grown,
+            halo: ex.halo,
+            incoming,
+            zero_fills,
+            posted: None,
+            static_done: false,
+        }
+    }
+
+    pub fn layout(&self, level_stride: usize) -> Layout {
+        Layout {
+            levels: self.levels,
+            width: self.grown.0,
+            height: self.grown.1,
+            level_stride,
+        }
+    }
+
+    pub fn levels(&self) -> usize {
+        self.levels
+    }
+
+    /// Posts the receives for coupling time `label`.
+    pub fn post(&mut self, label: f64, comm: &SimpleCommunicator) {
+        let tag = self.clock.tag(label);
+        for m in &mut self.incoming {
+            // SAFETY: `m.buf` is not touched again until this request completes in `wait`
+            // (or is cancelled in `cancel`).
+            m.request = Some(unsafe { transport::irecv(&mut m.buf, m.peer, tag, comm) });
+        }
+        self.posted = Some(label);
+    }
+
+    /// Posts the first coupling time's receives.
+    pub fn post_first(&mut self, comm: &SimpleCommunicator) {
+        let first = self.clock.first_recv();
+        if self.clock.period == Period::Static || first < self.clock.run_s {
+            self.post(first, comm);
+        }
+    }
+
+    /// The coupling time `get(t)` must deliver: `Ok(None)` off coupling times, an error when
+    /// `t` is out of step with the posted receives.
+    pub fn expect(&self, t: f64) -> Result<Option<f64>, String> {
+        let wanted = match self.clock.period {
+            Period::Static if self.static_done => return Ok(None),
+            Period::Static => return Ok(self.posted),
+            Period::Every(_) => match self.clock.recv_label(t) {
+                Some(label) => label,
+                None => return Ok(None),
+            },
+        };
+        match self.posted {
+            Some(p) if (p - wanted).abs() < 1e-6 => Ok(Some(p)),
+            Some(p) if p < wanted => Err(format!(
+                "get at t = {t} s but the data of the earlier coupling time {p} s was never \
+                 collected: call get at every coupling time"
+            )),
+            Some(p) => Err(format!(
+                "get at t = {t} s, but that time was already received (next is {p} s)"
+            )),
+            None => Err(format!(
+                "get at t = {t} s, after the last coupling time of the run"
+            )),
+        }
+    }
+
+    /// Waits for the posted receives, unpacks them into `out`, and posts the next time's.
+    /// Returns the bytes received.
+    pub fn complete<T: Element>(
+        &mut self,
+        out: &mut [T],
+        level_stride: usize,
+        comm: &SimpleCommunicator,
+        deadline: Instant,
+    ) -> Result<u64, std::time::Duration> {
+        let mut reqs: Vec<Request> = self
+            .incoming
+            .iter_mut()
+            .filter_map(|m| m.request.take())
+            .collect();
+        transport::wait_all(&mut reqs, deadline)?;
+        let (w, _) = self.grown;
+        let mut bytes = 0;
+        for m in &self.incoming {
+            let mut values = m.buf.iter();
+            for p in &m.pieces {
+                for level in 0..self.levels {
+                    for row in 0..p.cells.nj {
+                        let start = level * level_stride + (p.at.1 + row) * w + p.at.0;
+                        for (slot, v) in out[start..start + p.cells.ni].iter_mut().zip(&mut values)
+                        {
+                            *slot = T::from_f32(*v);
+                        }
+                    }
+                }
+            }
+            bytes += 4 * m.buf.len() as u64;
+        }
+        for z in &self.zero_fills {
+            for level in 0..self.levels {
+                for row in 0..z.size.1 {
+                    let start = level * level_stride + (z.at.1 + row) * w + z.at.0;
+                    out[start..start + z.size.0].fill(T::from_f32(0.0));
+                }
+            }
+        }
+        let done = self.posted.take();
+        match self.clock.period {
+            Period::Static => self.static_done = true,
+            Period::Every(_) => {
+                if let Some(next) = done.and_then(|t| self.clock.next(t)) {
+                    self.post(next, comm);
+                }
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Retires receives that no send will match (the run stopped early).
+    pub fn cancel(&mut self) -> Option<f64> {
+        for m in &mut self.incoming {
+            if let Some(r) = m.request.take() {
+                r.cancel();
+            }
+        }
+        self.posted.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock(period: f64, lag_s: f64) -> Clock {
+        Clock {
+            period: Period::Every(period),
+            lag_s,
+            run_s: 10.0 * period,
+        }
+    }
+
+    #[test]
+    fn coupling_times_are_multiples_of_the_period_within_the_run() {
+        let c = clock(3600.0, 0.0);
+        assert_eq!(c.send_label(0.0), Some(0.0));
+        assert_eq!(c.send_label(1800.0), None);
+        assert_eq!(c.send_label(7200.0), Some(7200.0));
+        assert_eq!(
+            c.send_label(36000.0),
+            None,
+            "the end of the run is not a coupling time"
+        );
+        assert_eq!(
+            c.recv_label(3600.0 * (1.0 + 1e-13)),
+            Some(3600.0),
+            "round-off is forgiven"
+        );
+        assert_eq!(c.next(32400.0), None);
+        assert_eq!(c.tag(7200.0), 2);
+    }
+
+    #[test]
+    fn a_lag_shifts_the_send_and_delays_the_first_receive() {
+        let c = clock(3600.0, 600.0);
+        assert_eq!(c.send_label(0.0), None);
+        assert_eq!(c.send_label(3000.0), Some(3600.0));
+        assert_eq!(c.first_recv(), 3600.0);
+        assert_eq!(c.recv_label(0.0), None, "no data before the lag has passed");
+        assert_eq!(c.recv_label(3600.0), Some(3600.0));
+    }
+}

@@ -1,0 +1,77 @@
+//! Per-field timings: time inside put, time waiting in get, bytes moved, exchanges made.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+/// What one rank measured for one field.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FieldTiming {
+    pub field: String,
+    /// "put" or "get".
+    pub direction: &'static str,
+    /// The other end of the exchange, `component.field`.
+    pub peer: String,
+    /// Calls of put/get on the field.
+    pub calls: u64,
+    /// Calls that moved data (coupling times).
+    pub exchanges: u64,
+    /// Seconds spent inside put (packing and posting), or waiting inside get.
+    pub seconds: f64,
+    /// Bytes this rank sent or received for the field.
+    pub bytes: u64,
+}
+
+/// The timings of one component, reduced over its ranks: times are the maximum over ranks,
+/// bytes the sum, calls and exchanges those of rank 0.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimingReport {
+    pub component: String,
+    pub ranks: usize,
+    /// Wall time from init to finalize on the component's rank 0, in seconds.
+    pub wall_seconds: f64,
+    pub fields: Vec<FieldTiming>,
+}
+
+impl TimingReport {
+    /// A fixed-width table for logs.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "coupler timings for '{}' ({} ranks, {:.2} s wall):",
+            self.component, self.ranks, self.wall_seconds
+        );
+        let _ = writeln!(
+            s,
+            "  {:<12} {:<4} {:<16} {:>8} {:>9} {:>11} {:>7} {:>12}",
+            "field", "dir", "peer", "calls", "exchanges", "seconds", "% wall", "MB moved"
+        );
+        for f in &self.fields {
+            let share = 100.0 * f.seconds / self.wall_seconds.max(1e-12);
+            let _ = writeln!(
+                s,
+                "  {:<12} {:<4} {:<16} {:>8} {:>9} {:>11.4} {:>7.2} {:>12.3}",
+                f.field,
+                f.direction,
+                f.peer,
+                f.calls,
+                f.exchanges,
+                f.seconds,
+                share,
+                f.bytes as f64 / 1e6
+            );
+        }
+        s
+    }
+
+    /// Writes the report as JSON to `dir/coupler_timing_<component>.json`.
+    pub fn write_json(&self, dir: &Path) -> std::io::Result<std::path::PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("coupler_timing_{}.json", self.component));
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+}

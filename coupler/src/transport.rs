@@ -1,0 +1,166 @@
+//! Non-blocking MPI with deadlines: the only place the coupler calls MPI's C API directly.
+//!
+//! rsmpi's safe non-blocking calls tie a buffer's lifetime to a scope, but the coupler keeps
+//! sends in flight across `put` calls and receives posted across `get` calls. Here the
+//! coupler owns those buffers in structs that outlive the requests; every wait polls with a
+//! deadline, so a peer that never answers becomes an error, never a hang.
+
+use std::os::raw::c_int;
+use std::time::{Duration, Instant};
+
+use mpi::datatype::Equivalence;
+use mpi::ffi;
+use mpi::raw::AsRaw;
+use mpi::topology::SimpleCommunicator;
+
+/// An MPI request in flight. The buffer it reads or writes must stay alive and unmoved
+/// (a `Vec`'s heap storage does not move with the `Vec`) until it is complete.
+#[derive(Debug)]
+pub(crate) struct Request(ffi::MPI_Request);
+
+// Requests are plain handles; the coupler is used from one thread.
+unsafe impl Send for Request {}
+
+impl Request {
+    /// Whether the operation has completed (after which the request is spent).
+    pub fn test(&mut self) -> bool {
+        let mut flag: c_int = 0;
+        // SAFETY: `self.0` is a live request or MPI_REQUEST_NULL (test on a null request
+        // reports completion).
+        unsafe { ffi::MPI_Test(&mut self.0, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+        flag != 0
+    }
+
+    /// Cancels a posted receive that no send will match, and completes it.
+    pub fn cancel(mut self) {
+        // SAFETY: cancel then wait is the standard way to retire an unmatched receive.
+        unsafe {
+            ffi::MPI_Cancel(&mut self.0);
+            ffi::MPI_Wait(&mut self.0, ffi::RSMPI_STATUS_IGNORE);
+        }
+    }
+}
+
+/// Posts a send of `buf` to `dest` (rank in `comm`).
+///
+/// # Safety
+/// `buf` must not be freed, moved or written until the returned request has completed.
+pub(crate) unsafe fn isend<T: Equivalence>(
+    buf: &[T],
+    dest: i32,
+    tag: i32,
+    comm: &SimpleCommunicator,
+) -> Request {
+    let mut req = ffi::RSMPI_REQUEST_NULL;
+    ffi::MPI_Isend(
+        buf.as_ptr().cast(),
+        buf.len() as c_int,
+        T::equivalent_datatype().as_raw(),
+        dest,
+        tag,
+        comm.as_raw(),
+        &mut req,
+    );
+    Request(req)
+}
+
+/// Posts a receive into `buf` from `src` (rank in `comm`).
+///
+/// # Safety
+/// `buf` must not be freed, moved, read or written until the returned request has completed.
+pub(crate) unsafe fn irecv<T: Equivalence>(
+    buf: &mut [T],
+    src: i32,
+    tag: i32,
+    comm: &SimpleCommunicator,
+) -> Request {
+    let mut req = ffi::RSMPI_REQUEST_NULL;
+    ffi::MPI_Irecv(
+        buf.as_mut_ptr().cast(),
+        buf.len() as c_int,
+        T::equivalent_datatype().as_raw(),
+        src,
+        tag,
+        comm.as_raw(),
+        &mut req,
+    );
+    Request(req)
+}
+
+/// Starts an all-gather of `send` (the same length on every rank) into `recv`.
+///
+/// # Safety
+/// Both buffers must stay alive and unmoved until the request completes.
+pub(crate) unsafe fn iallgather<T: Equivalence>(
+    send: &[T],
+    recv: &mut [T],
+    comm: &SimpleCommunicator,
+) -> Request {
+    let mut req = ffi::RSMPI_REQUEST_NULL;
+    let dt = T::equivalent_datatype().as_raw();
+    ffi::MPI_Iallgather(
+        send.as_ptr().cast(),
+        send.len() as c_int,
+        dt,
+        recv.as_mut_ptr().cast(),
+        send.len() as c_int,
+        dt,
+        comm.as_raw(),
+        &mut req,
+    );
+    Request(req)
+}
+
+/// All-gathers `send` from every rank of `comm`, waiting at most until `deadline`.
+pub(crate) fn allgather<T: Equivalence + Copy + Default>(
+    send: &[T],
+    comm: &SimpleCommunicator,
+    deadline: Instant,
+) -> Result<Vec<T>, Duration> {
+    use mpi::traits::Communicator;
+    let mut recv = vec![T::default(); send.len() * comm.size() as usize];
+    // SAFETY: both buffers live on this frame until the wait below has completed the
+    // request; on timeout the job is aborted by the caller before they are dropped... and
+    // to be safe even if it is not, the receive buffer is leaked rather than freed.
+    let mut req = unsafe { iallgather(send, &mut recv, comm) };
+    match wait_all(std::slice::from_mut(&mut req), deadline) {
+        Ok(()) => Ok(recv),
+        Err(waited) => {
+            std::mem::forget(recv);
+            Err(waited)
+        }
+    }
+}
+
+/// Waits for every request, polling politely, until `deadline`; on time-out returns how
+/// long it waited. Ranks are often oversubscribed on few cores, so after a short spin the
+/// wait yields the core and then sleeps in growing steps (at most 1 ms).
+pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Duration> {
+    let start = Instant::now();
+    let mut polls: u32 = 0;
+    loop {
+        if reqs.iter_mut().all(Request::test) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(now - start);
+        }
+        polls += 1;
+        if polls < 200 {
+            std::hint::spin_loop();
+        } else if polls < 5_000 {
+            std::thread::yield_now();
+        } else {
+            let nap = (polls as u64 - 5_000).min(1_000);
+            std::thread::sleep(Duration::from_micros(nap.max(20)));
+        }
+    }
+}
+
+/// Ends the whole MPI job with `code`: the last resort that keeps a batch job from hanging.
+pub(crate) fn abort(code: i32) -> ! {
+    // SAFETY: MPI_Abort on the world communicator is valid at any point after MPI_Init.
+    unsafe { ffi::MPI_Abort(ffi::RSMPI_COMM_WORLD, code) };
+    std::process::exit(code)
+}

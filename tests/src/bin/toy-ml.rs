@@ -1,0 +1,104 @@
+//! Toy ML side: checks every cell of the `u` it receives, halo included, and answers with
+//! `sx` = 100 + u (+ centred differences over the halo).
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use coupler::{Coupler, ExperimentFile, FieldDef};
+use eddylink_tests::toy::{exchange_to, response, seen, ToyArgs};
+use eddylink_tests::{blocks, parse_layout};
+use mpi::traits::*;
+
+fn main() {
+    let universe = mpi::initialize().expect("MPI initialises");
+    if let Err(e) = run(&universe.world()) {
+        eprintln!("toy-ml: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
+    let args = ToyArgs::parse();
+    let exp = ExperimentFile::load(&args.config)?;
+    let config = exp
+        .coupling()?
+        .context("the toy needs a [coupling] table")?;
+    let name = args.name.clone().unwrap_or_else(|| "ml".into());
+    let mut cpl = Coupler::init(world, &name, &config)?;
+    let (px, py) = parse_layout(&args.layout).context("--layout PXxPY")?;
+    let (nx, ny) = parse_layout(&args.grid).context("--grid NXxNY")?;
+    let rank = cpl.local_comm().rank() as usize;
+    let region = blocks(nx, ny, px, py)[rank];
+    let u_ex = exchange_to(&config, "ml", "u").clone();
+    let sx_ex = exchange_to(&config, "ocean", "sx").clone();
+    cpl.define_field(
+        "u",
+        FieldDef {
+            region,
+            levels: u_ex.levels,
+            point: u_ex.point,
+        },
+    )?;
+    cpl.define_field(
+        "sx",
+        FieldDef {
+            region,
+            levels: sx_ex.levels,
+            point: sx_ex.point,
+        },
+    )?;
+    cpl.enddef()?;
+
+    let (levels, rows, cols, halo) = cpl.recv_extent("u")?;
+    let mut u = vec![0.0f32; levels * rows * cols];
+    let mut sx = vec![0.0f32; levels * region.cells()];
+    let (mut checked, mut times, mut wrong) = (0usize, 0usize, Vec::new());
+    // Answer at every coupling time of sx, from the last u received (zeros before the
+    // first, when a lag delays it).
+    let coupler::config::Period::Every(period) = sx_ex.period else {
+        bail!("sx must be periodic")
+    };
+    let answers = (exp.run()?.duration_s / period).round() as usize;
+    for t in (0..answers).map(|k| k as f64 * period) {
+        let fresh = cpl.get("u", t, &mut u)?;
+        times += fresh as usize;
+        for l in 0..levels {
+            let at = |gi: i64, gj: i64| {
+                let (li, lj) = (
+                    gi - region.i0 as i64 + halo as i64,
+                    gj - region.j0 as i64 + halo as i64,
+                );
+                u[l * rows * cols + lj as usize * cols + li as usize] as f64
+            };
+            for lj in 0..rows {
+                for li in 0..cols {
+                    let gi = region.i0 as i64 + li as i64 - halo as i64;
+                    let gj = region.j0 as i64 + lj as i64 - halo as i64;
+                    let want = seen(&u_ex, (nx, ny), gi, gj, l, t, args.dt);
+                    checked += fresh as usize;
+                    if fresh && at(gi, gj) != want && wrong.len() < 5 {
+                        wrong.push(format!(
+                            "t={t} level {l} cell ({gi},{gj}): got {}, expected {want}",
+                            at(gi, gj)
+                        ));
+                    }
+                }
+            }
+            for j in 0..region.nj {
+                for i in 0..region.ni {
+                    let (gi, gj) = ((region.i0 + i) as i64, (region.j0 + j) as i64);
+                    sx[l * region.cells() + j * region.ni + i] = response(at, gi, gj, halo) as f32;
+                }
+            }
+        }
+        cpl.put("sx", t, &sx)?;
+    }
+    let report = cpl.finalize(None)?;
+    if rank == 0 {
+        print!("{}", report.table());
+    }
+    println!("toy-ml rank {rank}: checked {checked} values at {times} coupling times");
+    if !wrong.is_empty() {
+        bail!("{} wrong values, first: {}", wrong.len(), wrong.join("; "));
+    }
+    Ok(())
+}

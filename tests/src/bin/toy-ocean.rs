@@ -1,0 +1,97 @@
+//! Toy ocean: puts a known field `u` every step and checks the `sx` the ML side returns.
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use coupler::{Coupler, ExperimentFile, FieldDef};
+use eddylink_tests::toy::{exchange_to, response, seen, ToyArgs};
+use eddylink_tests::{blocks, parse_layout, toy_value};
+use mpi::traits::*;
+
+fn main() {
+    let universe = mpi::initialize().expect("MPI initialises");
+    if let Err(e) = run(&universe.world()) {
+        eprintln!("toy-ocean: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
+    let args = ToyArgs::parse();
+    let exp = ExperimentFile::load(&args.config)?;
+    let config = exp
+        .coupling()?
+        .context("the toy needs a [coupling] table")?;
+    let name = args.name.clone().unwrap_or_else(|| "ocean".into());
+    let mut cpl = Coupler::init(world, &name, &config)?;
+    let (px, py) = parse_layout(&args.layout).context("--layout PXxPY")?;
+    let (nx, ny) = parse_layout(&args.grid).context("--grid NXxNY")?;
+    let rank = cpl.local_comm().rank() as usize;
+    let region = blocks(nx, ny, px, py)[rank];
+    let u_ex = exchange_to(&config, "ml", "u").clone();
+    let sx_ex = exchange_to(&config, "ocean", "sx").clone();
+    let levels = u_ex.levels;
+    cpl.define_field(
+        "u",
+        FieldDef {
+            region,
+            levels,
+            point: u_ex.point,
+        },
+    )?;
+    cpl.define_field(
+        "sx",
+        FieldDef {
+            region,
+            levels: sx_ex.levels,
+            point: sx_ex.point,
+        },
+    )?;
+    cpl.enddef()?;
+
+    let steps = (exp.run()?.duration_s / args.dt).round() as usize;
+    let cells = region.cells();
+    let mut u = vec![0.0f64; levels * cells];
+    let mut sx = vec![0.0f64; levels * cells];
+    let (mut checked, mut times, mut wrong) = (0usize, 0usize, Vec::new());
+    for step in 0..steps {
+        let t = step as f64 * args.dt;
+        for l in 0..levels {
+            for j in 0..region.nj {
+                for i in 0..region.ni {
+                    u[l * cells + j * region.ni + i] =
+                        toy_value(region.i0 + i, region.j0 + j, l, step);
+                }
+            }
+        }
+        cpl.put("u", t, &u)?;
+        if !cpl.get("sx", t, &mut sx)? {
+            continue;
+        }
+        times += 1;
+        for l in 0..levels {
+            for j in 0..region.nj {
+                for i in 0..region.ni {
+                    let (gi, gj) = ((region.i0 + i) as i64, (region.j0 + j) as i64);
+                    let value = |a, b| seen(&u_ex, (nx, ny), a, b, l, t, args.dt);
+                    let want = response(value, gi, gj, u_ex.halo);
+                    let got = sx[l * cells + j * region.ni + i];
+                    checked += 1;
+                    if got != want && wrong.len() < 5 {
+                        wrong.push(format!(
+                            "t={t} level {l} cell ({gi},{gj}): got {got}, expected {want}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let report = cpl.finalize(None)?;
+    if rank == 0 {
+        print!("{}", report.table());
+    }
+    println!("toy-ocean rank {rank}: checked {checked} values at {times} coupling times");
+    if !wrong.is_empty() {
+        bail!("{} wrong values, first: {}", wrong.len(), wrong.join("; "));
+    }
+    Ok(())
+}
