@@ -284,7 +284,7 @@ fn pack<T: Element>(
         for level in 0..levels {
             for row in 0..p.cells.nj {
                 let start = level * level_stride + (j + row) * my_box.ni + i;
-                out.extend(data[start..start + p.cells.ni].iter().map(|x| x.to_f32()));
+                T::extend_wire(out, &data[start..start + p.cells.ni]);
             }
         }
     }

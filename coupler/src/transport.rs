@@ -132,12 +132,15 @@ pub(crate) fn allgather<T: Equivalence + Copy + Default>(
     }
 }
 
-/// Waits for every request, polling politely, until `deadline`; on time-out returns how
-/// long it waited. Ranks are often oversubscribed on few cores, so after a short spin the
-/// wait yields the core and then sleeps in growing steps (at most 1 ms).
+/// Waits for every request until `deadline`; on time-out returns how long it waited.
+///
+/// MPI moves large messages in chunks that advance only while a rank is inside MPI, so the
+/// wait keeps testing — yielding the core between tests, since ranks are often
+/// oversubscribed — for the first `BUSY_POLL`; only a wait longer than that (a peer busy
+/// with a long computation) backs off to short sleeps.
 pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Duration> {
+    const BUSY_POLL: Duration = Duration::from_millis(200);
     let start = Instant::now();
-    let mut polls: u32 = 0;
     loop {
         if reqs.iter_mut().all(Request::test) {
             return Ok(());
@@ -146,14 +149,10 @@ pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Du
         if now >= deadline {
             return Err(now - start);
         }
-        polls += 1;
-        if polls < 200 {
-            std::hint::spin_loop();
-        } else if polls < 5_000 {
+        if now - start < BUSY_POLL {
             std::thread::yield_now();
         } else {
-            let nap = (polls as u64 - 5_000).min(1_000);
-            std::thread::sleep(Duration::from_micros(nap.max(20)));
+            std::thread::sleep(Duration::from_micros(50));
         }
     }
 }

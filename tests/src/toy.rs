@@ -24,6 +24,9 @@ pub struct ToyArgs {
     /// Component name to register as (defaults to the program's role).
     #[arg(long)]
     pub name: Option<String>,
+    /// Fault injection: stop answering (stay alive, silent) after this many coupling times.
+    #[arg(long)]
+    pub hang_after: Option<usize>,
 }
 
 /// The exchange whose destination is `component.field`.

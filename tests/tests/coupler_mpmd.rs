@@ -276,3 +276,37 @@ fn a_missing_component_is_an_error_on_every_rank_not_a_hang() {
         out.elapsed
     );
 }
+
+#[test]
+fn a_silent_peer_ends_the_job_by_the_timeout_with_the_field_and_time() {
+    let dir = scratch_dir("silent");
+    let text = config("", "3h", "12h", 1).replace("timeout = \"30s\"", "timeout = \"3s\"");
+    let cfg = write(&dir, "exp.toml", &text);
+    let parts = [
+        Part::new(2, toy("ocean"), &["--config", &cfg, "--layout", "2x1"]),
+        Part::new(1, toy("ml"), &["--config", &cfg, "--hang-after", "1"]),
+    ];
+    let out = run_mpmd(&parts, &dir, LIMIT);
+    assert!(
+        !out.succeeded() && !out.timed_out(),
+        "expected the coupler to end the job:\n{}",
+        out.output()
+    );
+    assert!(
+        out.stderr.contains("coupler timeout: component 'ocean'"),
+        "{}",
+        out.output()
+    );
+    assert!(
+        out.stderr
+            .contains("for 'sx' from ml at model time 10800 s"),
+        "{}",
+        out.output()
+    );
+    // The 3 s timeout, plus start-up and MPI_Abort's clean-up: far below the 600 s the peer sleeps.
+    assert!(
+        out.elapsed < Duration::from_secs(30),
+        "took {:?}",
+        out.elapsed
+    );
+}

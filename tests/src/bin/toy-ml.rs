@@ -58,7 +58,11 @@ fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
         bail!("sx must be periodic")
     };
     let answers = (exp.run()?.duration_s / period).round() as usize;
-    for t in (0..answers).map(|k| k as f64 * period) {
+    for (k, t) in (0..answers).map(|k| (k, k as f64 * period)) {
+        if args.hang_after == Some(k) {
+            eprintln!("toy-ml rank {rank}: fault injection: going silent at t = {t} s");
+            std::thread::sleep(std::time::Duration::from_secs(600));
+        }
         let fresh = cpl.get("u", t, &mut u)?;
         times += fresh as usize;
         for l in 0..levels {

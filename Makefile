@@ -1,0 +1,33 @@
+# eddylink — the two commands of the README are `make run` and `make test`.
+# Both set everything up first (scripts/setup.sh is idempotent: seconds when done).
+
+CONFIG      ?= configs/double_gyre_64.toml
+OCEAN_RANKS ?= 2
+ML_RANKS    ?= 1
+
+.PHONY: run test setup build build-debug bench-coupler clean-out help
+
+## run: set up, build (release) and run the default coupled experiment
+run: build
+	jobs/local.sh $(CONFIG) $(OCEAN_RANKS) $(ML_RANKS)
+
+## test: set up and run every test (unit, validation, MPMD end-to-end)
+test: setup
+	cargo test --workspace
+
+## setup: install MPI, libclang and libtorch into .venv when the system has none
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	cargo build --release --workspace --bins
+
+## bench-coupler: put→get bandwidth against raw MPI (see docs/benchmarks.md)
+bench-coupler: build
+	jobs/bench-coupler.sh
+
+clean-out:
+	rm -rf out
+
+help:
+	@grep -E '^## ' Makefile | sed 's/^## //'

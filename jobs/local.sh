@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs a coupled experiment on this machine: ocean-model and ml-server in one MPMD launch.
+#
+#   jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--dry-run]
+#
+# OCEAN_RANKS CPU ranks run the ocean (it scales with cores: give it most of them);
+# ML_RANKS ranks run the ML server (one per GPU is typical; 1 is plenty on a CPU).
+# A config without a [coupling] table runs the ocean alone. --dry-run prints the exact
+# command and runs nothing. Binaries come from target/release (EDDYLINK_BIN_DIR to
+# override); mpiexec from scripts/setup.sh's choice, EDDYLINK_MPIEXEC, or PATH.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+usage() { echo "usage: jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--dry-run]" >&2; exit 2; }
+
+dry_run=0
+args=()
+for a in "$@"; do
+  case "$a" in
+    --dry-run) dry_run=1 ;;
+    -h|--help) usage ;;
+    -*) echo "jobs/local.sh: unknown option $a" >&2; usage ;;
+    *) args+=("$a") ;;
+  esac
+done
+[ ${#args[@]} -ge 1 ] && [ ${#args[@]} -le 3 ] || usage
+config=${args[0]}
+ocean_ranks=${args[1]:-2}
+ml_ranks=${args[2]:-1}
+[ -r "$config" ] || { echo "jobs/local.sh: cannot read config file $config" >&2; exit 2; }
+for n in "$ocean_ranks" "$ml_ranks"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "jobs/local.sh: rank counts must be positive integers, got '$n'" >&2; exit 2; }
+done
+
+if [ -f "$root/.venv/eddylink.env" ]; then
+  # shellcheck source=/dev/null
+  . "$root/.venv/eddylink.env"
+fi
+mpiexec=${EDDYLINK_MPIEXEC:-$(command -v mpiexec || true)}
+[ -n "$mpiexec" ] || { echo "jobs/local.sh: no mpiexec: run 'make setup' or load your MPI module" >&2; exit 2; }
+bin=${EDDYLINK_BIN_DIR:-$root/target/release}
+
+cmd=("$mpiexec" -n "$ocean_ranks" "$bin/ocean-model" --config "$config")
+if grep -Eq '^[[:space:]]*\[coupling\]' "$config"; then
+  cmd+=(: -n "$ml_ranks" "$bin/ml-server" --config "$config")
+fi
+
+if [ "$dry_run" = 1 ]; then
+  printf '%q ' "${cmd[@]}"
+  echo
+  exit 0
+fi
+for b in ocean-model ml-server; do
+  [ -x "$bin/$b" ] || { echo "jobs/local.sh: $bin/$b is not built: run 'make build'" >&2; exit 2; }
+done
+exec "${cmd[@]}"
