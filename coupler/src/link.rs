@@ -16,6 +16,10 @@ use crate::transport::{self, Request};
 const MAX_IN_FLIGHT: usize = 4;
 /// Message tags cycle through this many values (far below any MPI_TAG_UB).
 const TAG_CYCLE: u64 = 30_000;
+/// Messages to a rank of at least this many values are received straight into the caller's
+/// array (posted in `get`) instead of through a buffer posted in advance: it saves a copy of
+/// large fields, while small ones keep the lower latency of a receive posted early.
+const DIRECT_MIN_VALUES: usize = 1 << 16;
 
 /// The time axis of an exchange: which model times move data, and their message tags.
 #[derive(Debug, Clone, Copy)]
@@ -309,9 +313,13 @@ pub(crate) struct Receiver {
     pub halo: usize,
     incoming: Vec<Incoming>,
     zero_fills: Vec<ZeroFill>,
-    /// The coupling time whose receives are posted.
+    /// The coupling time whose data comes next (its receives are posted unless `direct`).
     posted: Option<f64>,
     static_done: bool,
+    /// Receive large messages directly into the caller's array.
+    direct: bool,
+    /// Datatypes scattering each incoming message into an array of the cached level stride.
+    scatters: Option<(usize, Vec<transport::Scatter>)>,
 }
 
 impl Receiver {
@@ -340,6 +348,7 @@ impl Receiver {
             m.buf = vec![0.0; ex.levels * m.pieces.iter().map(|p| p.cells.cells()).sum::<usize>()];
         }
         let grown = (my_box.ni + 2 * ex.halo, my_box.nj + 2 * ex.halo);
+        let direct = incoming.iter().map(|m| m.buf.len()).sum::<usize>() >= DIRECT_MIN_VALUES;
         Receiver {
             clock: Clock::of(ex, run_s),
             levels: ex.levels,
@@ -349,6 +358,8 @@ impl Receiver {
             zero_fills,
             posted: None,
             static_done: false,
+            direct,
+            scatters: None,
         }
     }
 
@@ -365,15 +376,65 @@ impl Receiver {
         self.levels
     }
 
-    /// Posts the receives for coupling time `label`.
+    /// Marks `label` as the next coupling time and, unless receiving directly, posts its
+    /// receives into the message buffers.
     pub fn post(&mut self, label: f64, comm: &SimpleCommunicator) {
+        self.posted = Some(label);
+        if !self.direct {
+            self.post_buffers(label, comm);
+        }
+    }
+
+    fn post_buffers(&mut self, label: f64, comm: &SimpleCommunicator) {
         let tag = self.clock.tag(label);
         for m in &mut self.incoming {
             // SAFETY: `m.buf` is not touched again until this request completes in `wait`
             // (or is cancelled in `cancel`).
             m.request = Some(unsafe { transport::irecv(&mut m.buf, m.peer, tag, comm) });
         }
-        self.posted = Some(label);
+    }
+
+    /// Posts receives of `label` straight into `out` (f32 only), with datatypes that place
+    /// every row where it belongs.
+    fn post_direct(
+        &mut self,
+        label: f64,
+        out: &mut [f32],
+        level_stride: usize,
+        comm: &SimpleCommunicator,
+    ) {
+        if self.scatters.as_ref().map(|c| c.0) != Some(level_stride) {
+            let w = self.grown.0;
+            let levels = self.levels;
+            let types = self
+                .incoming
+                .iter()
+                .map(|m| {
+                    transport::Scatter::new(m.pieces.iter().flat_map(|p| {
+                        (0..levels).flat_map(move |level| {
+                            (0..p.cells.nj).map(move |row| {
+                                (
+                                    level * level_stride + (p.at.1 + row) * w + p.at.0,
+                                    p.cells.ni,
+                                )
+                            })
+                        })
+                    }))
+                })
+                .collect();
+            self.scatters = Some((level_stride, types));
+        }
+        let tag = self.clock.tag(label);
+        let Some((_, types)) = &self.scatters else {
+            return;
+        };
+        for (m, scatter) in self.incoming.iter_mut().zip(types) {
+            // SAFETY: the caller checked that `out` holds the whole layout, which covers
+            // every block; `complete` waits for (or cancels) the request before returning.
+            m.request = Some(unsafe {
+                transport::irecv_scatter(out.as_mut_ptr(), scatter, m.peer, tag, comm)
+            });
+        }
     }
 
     /// Posts the first coupling time's receives.
@@ -410,8 +471,9 @@ impl Receiver {
         }
     }
 
-    /// Waits for the posted receives, unpacks them into `out`, and posts the next time's.
-    /// Returns the bytes received.
+    /// Waits for the data of the next coupling time and places it in `out` (received
+    /// straight there when direct, else unpacked from the message buffers), fills zeros
+    /// beyond closed edges, and posts the next time's receives. Returns the bytes received.
     pub fn complete<T: Element>(
         &mut self,
         out: &mut [T],
@@ -419,28 +481,43 @@ impl Receiver {
         comm: &SimpleCommunicator,
         deadline: Instant,
     ) -> Result<u64, std::time::Duration> {
+        let label = self.posted.unwrap_or(0.0);
+        let is_f32 = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>();
+        let direct = self.direct && is_f32;
+        if direct {
+            // SAFETY: T is f32 (checked above), so the slice is reinterpreted as itself.
+            let out32 = unsafe {
+                std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<f32>(), out.len())
+            };
+            self.post_direct(label, out32, level_stride, comm);
+        } else if self.direct {
+            self.post_buffers(label, comm);
+        }
         let mut reqs: Vec<Request> = self
             .incoming
             .iter_mut()
             .filter_map(|m| m.request.take())
             .collect();
-        transport::wait_all(&mut reqs, deadline)?;
+        if let Err(waited) = transport::wait_all(&mut reqs, deadline) {
+            // `out` is borrowed for this call only: no receive into it may outlive it.
+            reqs.into_iter().for_each(Request::cancel);
+            return Err(waited);
+        }
         let (w, _) = self.grown;
-        let mut bytes = 0;
-        for m in &self.incoming {
-            let mut values = m.buf.iter();
-            for p in &m.pieces {
-                for level in 0..self.levels {
-                    for row in 0..p.cells.nj {
-                        let start = level * level_stride + (p.at.1 + row) * w + p.at.0;
-                        for (slot, v) in out[start..start + p.cells.ni].iter_mut().zip(&mut values)
-                        {
-                            *slot = T::from_f32(*v);
+        if !direct {
+            for m in &self.incoming {
+                let mut next = 0;
+                for p in &m.pieces {
+                    for level in 0..self.levels {
+                        for row in 0..p.cells.nj {
+                            let start = level * level_stride + (p.at.1 + row) * w + p.at.0;
+                            let ni = p.cells.ni;
+                            T::store_wire(&mut out[start..start + ni], &m.buf[next..next + ni]);
+                            next += ni;
                         }
                     }
                 }
             }
-            bytes += 4 * m.buf.len() as u64;
         }
         for z in &self.zero_fills {
             for level in 0..self.levels {
@@ -459,7 +536,7 @@ impl Receiver {
                 }
             }
         }
-        Ok(bytes)
+        Ok(self.incoming.iter().map(|m| 4 * m.buf.len() as u64).sum())
     }
 
     /// Retires receives that no send will match (the run stopped early).

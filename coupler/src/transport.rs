@@ -87,6 +87,65 @@ pub(crate) unsafe fn irecv<T: Equivalence>(
     Request(req)
 }
 
+/// An MPI datatype that scatters a message's f32 values into blocks of a larger array, so a
+/// receive can land directly in the caller's array (halo offsets and level stride included)
+/// without an intermediate buffer.
+#[derive(Debug)]
+pub(crate) struct Scatter(ffi::MPI_Datatype);
+
+impl Scatter {
+    /// `blocks` are (offset, length) in f32 elements, in message order; adjacent blocks merge.
+    pub fn new(blocks: impl IntoIterator<Item = (usize, usize)>) -> Scatter {
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (offset, len) in blocks {
+            match merged.last_mut() {
+                Some(last) if last.0 + last.1 == offset => last.1 += len,
+                _ => merged.push((offset, len)),
+            }
+        }
+        let lens: Vec<c_int> = merged.iter().map(|b| b.1 as c_int).collect();
+        let offsets: Vec<c_int> = merged.iter().map(|b| b.0 as c_int).collect();
+        // SAFETY: the arrays hold `merged.len()` entries; the new type is committed before use
+        // and freed in Drop.
+        unsafe {
+            let mut dt = ffi::RSMPI_DATATYPE_NULL;
+            ffi::MPI_Type_indexed(
+                merged.len() as c_int,
+                lens.as_ptr(),
+                offsets.as_ptr(),
+                f32::equivalent_datatype().as_raw(),
+                &mut dt,
+            );
+            ffi::MPI_Type_commit(&mut dt);
+            Scatter(dt)
+        }
+    }
+}
+
+impl Drop for Scatter {
+    fn drop(&mut self) {
+        // SAFETY: a committed datatype that no pending operation uses any more.
+        unsafe { ffi::MPI_Type_free(&mut self.0) };
+    }
+}
+
+/// Posts a receive of one `scatter` element at `base`.
+///
+/// # Safety
+/// Every block of `scatter` must lie inside the array at `base`, which must not be freed,
+/// moved, read or written until the request has completed or been cancelled.
+pub(crate) unsafe fn irecv_scatter(
+    base: *mut f32,
+    scatter: &Scatter,
+    src: i32,
+    tag: i32,
+    comm: &SimpleCommunicator,
+) -> Request {
+    let mut req = ffi::RSMPI_REQUEST_NULL;
+    ffi::MPI_Irecv(base.cast(), 1, scatter.0, src, tag, comm.as_raw(), &mut req);
+    Request(req)
+}
+
 /// Starts an all-gather of `send` (the same length on every rank) into `recv`.
 ///
 /// # Safety

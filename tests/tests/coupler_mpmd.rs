@@ -57,14 +57,32 @@ fn run_pair(
     ml: (usize, &str),
     ml_first: bool,
 ) -> Outcome {
+    run_pair_on(test, text, "24x20", ocean, ml, ml_first)
+}
+
+/// Like [`run_pair`] on a global grid `NXxNY`.
+fn run_pair_on(
+    test: &str,
+    text: &str,
+    grid: &str,
+    ocean: (usize, &str),
+    ml: (usize, &str),
+    ml_first: bool,
+) -> Outcome {
     let dir = scratch_dir(test);
     let cfg = write(&dir, "exp.toml", text);
-    let o = Part::new(
-        ocean.0,
-        toy("ocean"),
-        &["--config", &cfg, "--layout", ocean.1],
-    );
-    let m = Part::new(ml.0, toy("ml"), &["--config", &cfg, "--layout", ml.1]);
+    let args =
+        |layout: &str| ["--config", &cfg, "--layout", layout, "--grid", grid].map(String::from);
+    let o = Part {
+        ranks: ocean.0,
+        program: toy("ocean"),
+        args: args(ocean.1).to_vec(),
+    };
+    let m = Part {
+        ranks: ml.0,
+        program: toy("ml"),
+        args: args(ml.1).to_vec(),
+    };
     let parts = if ml_first { vec![m, o] } else { vec![o, m] };
     run_mpmd(&parts, &dir, LIMIT)
 }
@@ -134,6 +152,23 @@ fn three_to_two_with_different_box_shapes_launched_ml_first() {
         true,
     );
     assert_checked(&out, 3, 2, 3);
+}
+
+#[test]
+fn large_fields_are_received_straight_into_the_callers_array() {
+    // 288×240 with a halo is over the coupler's direct-receive threshold (65,536 values per
+    // message): toy-ml's f32 receive lands in its array through an MPI datatype, toy-ocean's
+    // f64 receive goes through a buffer posted at get time.
+    let extra = "halo = 2\nboundary = [\"cyclic\", \"closed\"]";
+    let out = run_pair_on(
+        "direct",
+        &config(extra, "3h", "6h", 1),
+        "288x240",
+        (1, "1x1"),
+        (1, "1x1"),
+        false,
+    );
+    assert_checked(&out, 1, 1, 2);
 }
 
 #[test]
