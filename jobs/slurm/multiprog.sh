@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Writes a Slurm --multi-prog plan for a coupled run: task ranges and the program each runs.
+#
+#   jobs/slurm/multiprog.sh CONFIG OCEAN_RANKS ML_RANKS [BIN_DIR] > plan.conf
+#   srun --ntasks=$((OCEAN_RANKS + ML_RANKS)) --multi-prog plan.conf
+#
+# Ocean tasks come first (0 … OCEAN_RANKS-1), then the ML server's; the two programs find
+# each other by component name, so the order is a convention, not a requirement.
+set -euo pipefail
+usage() { echo "usage: jobs/slurm/multiprog.sh CONFIG OCEAN_RANKS ML_RANKS [BIN_DIR]" >&2; exit 2; }
+[ $# -ge 3 ] && [ $# -le 4 ] || usage
+config=$1 ocean=$2 ml=$3
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bin=${4:-$root/target/release}
+[ -r "$config" ] || { echo "multiprog.sh: cannot read config file $config" >&2; exit 2; }
+for n in "$ocean" "$ml"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "multiprog.sh: rank counts must be integers, got '$n'" >&2; exit 2; }
+done
+[ "$ocean" -ge 1 ] || { echo "multiprog.sh: the ocean needs at least one rank" >&2; exit 2; }
+config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
+
+range() { if [ "$1" -eq "$2" ]; then echo "$1"; else echo "$1-$2"; fi; }
+echo "# eddylink coupled run: $config"
+echo "$(range 0 $((ocean - 1)))  $bin/ocean-model --config $config"
+if [ "$ml" -gt 0 ]; then
+  echo "$(range "$ocean" $((ocean + ml - 1)))  $bin/ml-server --config $config"
+fi
