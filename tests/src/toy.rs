@@ -38,6 +38,15 @@ pub fn exchange_to<'a>(config: &'a CouplingConfig, component: &str, field: &str)
         .unwrap_or_else(|| panic!("the toy config has no exchange to {component}.{field}"))
 }
 
+/// The static exchange `ocean.mask → ml.mask`, when the config has one.
+pub fn static_mask(config: &CouplingConfig) -> Option<Exchange> {
+    config
+        .exchanges
+        .iter()
+        .find(|e| e.dst.field == "mask" && e.period == Period::Static)
+        .cloned()
+}
+
 /// The value the ML side sees at global cell (gi, gj) of `ex` at coupling time `t`.
 pub fn seen(
     ex: &Exchange,

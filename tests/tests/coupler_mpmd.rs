@@ -172,6 +172,22 @@ fn large_fields_are_received_straight_into_the_callers_array() {
 }
 
 #[test]
+fn static_fields_are_sent_once_at_the_start() {
+    let text = config("", "3h", "6h", 1)
+        + "[[coupling.exchange]]\nfrom = \"ocean.mask\"\nto = \"ml.mask\"\ngrid = \"T\"\nperiod = \"static\"\nhalo = 1\n";
+    let out = run_pair("static", &text, (2, "1x2"), (2, "2x1"), false);
+    assert_checked(&out, 2, 2, 2);
+    for r in 0..2 {
+        assert!(
+            out.stdout
+                .contains(&format!("toy-ml rank {r}: static mask checked")),
+            "{}",
+            out.output()
+        );
+    }
+}
+
+#[test]
 fn halo_with_closed_edges() {
     // toy-ml answers with centred differences over its halo; zero beyond the walls.
     let extra = "halo = 3\nboundary = [\"closed\", \"closed\"]";

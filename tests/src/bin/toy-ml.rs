@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use coupler::{Coupler, ExperimentFile, FieldDef};
-use eddylink_tests::toy::{exchange_to, response, seen, ToyArgs};
+use eddylink_tests::toy::{exchange_to, response, seen, static_mask, ToyArgs};
 use eddylink_tests::{blocks, parse_layout};
 use mpi::traits::*;
 
@@ -46,7 +46,45 @@ fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
             point: sx_ex.point,
         },
     )?;
+    let mask_ex = static_mask(&config);
+    if let Some(ex) = &mask_ex {
+        cpl.define_field(
+            "mask",
+            FieldDef {
+                region,
+                levels: ex.levels,
+                point: ex.point,
+            },
+        )?;
+    }
     cpl.enddef()?;
+    if mask_ex.is_some() {
+        let (levels, rows, cols, halo) = cpl.recv_extent("mask")?;
+        let mut mask = vec![0.0f32; levels * rows * cols];
+        if !cpl.get("mask", 0.0, &mut mask)? || cpl.get("mask", 0.0, &mut mask)? {
+            bail!("a static field must arrive at the first get and only then");
+        }
+        for (k, &got) in mask.iter().enumerate() {
+            let (l, li, lj) = (k / (rows * cols), k % cols, (k % (rows * cols)) / cols);
+            let (gi, gj) = (
+                region.i0 as i64 + li as i64 - halo as i64,
+                region.j0 as i64 + lj as i64 - halo as i64,
+            );
+            let inside = gi >= 0 && gj >= 0 && (gi as usize) < nx && (gj as usize) < ny;
+            let want = if inside {
+                eddylink_tests::toy_value(gi as usize, gj as usize, l, 0) as f32
+            } else {
+                0.0
+            };
+            if got != want {
+                bail!("static mask level {l} cell ({gi},{gj}): got {got}, expected {want}");
+            }
+        }
+        println!(
+            "toy-ml rank {rank}: static mask checked ({} values)",
+            mask.len()
+        );
+    }
 
     let (levels, rows, cols, halo) = cpl.recv_extent("u")?;
     let mut u = vec![0.0f32; levels * rows * cols];

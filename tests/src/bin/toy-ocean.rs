@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use coupler::{Coupler, ExperimentFile, FieldDef};
-use eddylink_tests::toy::{exchange_to, response, seen, ToyArgs};
+use eddylink_tests::toy::{exchange_to, response, seen, static_mask, ToyArgs};
 use eddylink_tests::{blocks, parse_layout, toy_value};
 use mpi::traits::*;
 
@@ -46,7 +46,32 @@ fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
             point: sx_ex.point,
         },
     )?;
+    let mask_ex = static_mask(&config);
+    if let Some(ex) = &mask_ex {
+        cpl.define_field(
+            "mask",
+            FieldDef {
+                region,
+                levels: ex.levels,
+                point: ex.point,
+            },
+        )?;
+    }
     cpl.enddef()?;
+    if let Some(ex) = &mask_ex {
+        let mask: Vec<f64> = (0..ex.levels * region.cells())
+            .map(|k| {
+                toy_value(
+                    region.i0 + k % region.ni,
+                    region.j0 + (k % region.cells()) / region.ni,
+                    k / region.cells(),
+                    0,
+                )
+            })
+            .collect();
+        cpl.put("mask", 0.0, &mask)?;
+        cpl.put("mask", 3600.0, &mask)?; // a second put of a static field sends nothing
+    }
 
     let steps = (exp.run()?.duration_s / args.dt).round() as usize;
     let cells = region.cells();
