@@ -382,6 +382,10 @@ pub struct CouplingConfig {
     pub timeout_s: f64,
     /// Run length, in seconds (from `[run]`): coupling times are `0 <= t < run_duration_s`.
     pub run_duration_s: f64,
+    /// The global grid `(nx, ny)` of the coupled fields, when the table states it: the
+    /// boxes must then tile exactly this grid, and a component with no grid of its own
+    /// (the ML server) can split it among its ranks.
+    pub grid: Option<(usize, usize)>,
     pub exchanges: Vec<Exchange>,
 }
 
@@ -389,6 +393,7 @@ pub struct CouplingConfig {
 #[serde(deny_unknown_fields)]
 struct RawCoupling {
     timeout: Option<DurationValue>,
+    grid: Option<[usize; 2]>,
     #[serde(default)]
     exchange: Vec<RawExchange>,
 }
@@ -448,10 +453,20 @@ impl CouplingConfig {
             .filter_map(|(i, ex)| validate_exchange(i, ex, run_duration_s, &mut problems))
             .collect();
         check_unique_endpoints(&exchanges, &mut problems);
+        let grid = raw.grid.map(|[nx, ny]| (nx, ny));
+        if let Some((nx, ny)) = grid {
+            if nx == 0 || ny == 0 || nx > 1 << 20 || ny > 1 << 20 {
+                problems.push(Problem {
+                    key: "coupling.grid".into(),
+                    message: format!("[{nx}, {ny}]: expected [nx, ny], each between 1 and 1048576"),
+                });
+            }
+        }
         if problems.is_empty() {
             Ok(CouplingConfig {
                 timeout_s,
                 run_duration_s,
+                grid,
                 exchanges,
             })
         } else {
@@ -650,6 +665,7 @@ mod tests {
         duration = "1d"
         [coupling]
         timeout = "30s"
+        grid = [64, 48]
         [[coupling.exchange]]
         from = "ocean.u"
         to = "ml.u"
@@ -687,6 +703,7 @@ mod tests {
     fn a_good_file_gives_every_field() {
         let c = parse(GOOD).unwrap().unwrap();
         assert_eq!(c.timeout_s, 30.0);
+        assert_eq!(c.grid, Some((64, 48)));
         assert_eq!(c.run_duration_s, 86400.0);
         let ex = &c.exchanges[0];
         assert_eq!(

@@ -196,11 +196,7 @@ impl Coupler {
             "enddef",
             "enddef() is called once, after define_field()",
         )?;
-        let deadline = self.deadline();
-        let mine = handshake::encode_fields(&self.config, &self.component, &self.fields);
-        let all = transport::allgather(&mine, &self.control, deadline)
-            .map_err(|waited| self.timeout("every rank to reach enddef()", waited))?;
-        let declared = handshake::decode_fields(&all, self.config.exchanges.len());
+        let declared = self.gather_declarations(None)?;
         let mut problems = Vec::new();
         let mut links = Vec::new();
         for (e, ex) in self.config.exchanges.iter().enumerate() {
@@ -212,7 +208,7 @@ impl Coupler {
             };
             let (src, dst) = (boxes(&ex.src.component), boxes(&ex.dst.component));
             let Some((src_boxes, dst_boxes, size)) =
-                handshake::check_exchange(ex, &src, &dst, &mut problems)
+                handshake::check_exchange(self.config.grid, ex, &src, &dst, &mut problems)
             else {
                 continue;
             };
@@ -272,6 +268,80 @@ impl Coupler {
         self.links = links;
         self.state = State::Running;
         Ok(())
+    }
+
+    /// Gives up before `enddef()` after an error of this rank's own (a model that will not
+    /// load, a setting the program rejects). Collective with the other ranks' `enddef()`
+    /// (or `abandon()`): every rank of every component then stops at once with this rank's
+    /// reason, instead of waiting for it until the timeout. Returns the error to report.
+    pub fn abandon(&mut self, reason: &str) -> CouplerError {
+        let error = match self.require(
+            State::Defining,
+            "abandon",
+            "abandon() replaces enddef() after a start-up error",
+        ) {
+            Err(e) => e,
+            Ok(()) => match self.gather_declarations(Some(reason)) {
+                Err(e) => e,
+                Ok(_) => CouplerError::Setup {
+                    component: self.component.clone(),
+                    message: reason.to_string(),
+                },
+            },
+        };
+        self.last_error = Some(error.to_string());
+        error
+    }
+
+    /// The enddef() gather: every rank's boxes, and whether it failed to start (with why).
+    fn gather_declarations(
+        &mut self,
+        failure: Option<&str>,
+    ) -> Result<Vec<Vec<handshake::Declared>>, CouplerError> {
+        let deadline = self.deadline();
+        let mut mine = handshake::encode_fields(&self.config, &self.component, &self.fields);
+        mine.push(failure.is_some() as i64);
+        let all = transport::allgather(&mine, &self.control, deadline)
+            .map_err(|waited| self.timeout("every rank to reach enddef()", waited))?;
+        let per_rank = mine.len();
+        let failed: Vec<usize> = (0..all.len() / per_rank)
+            .filter(|r| all[r * per_rank + per_rank - 1] == 1)
+            .collect();
+        if !failed.is_empty() {
+            let reasons = handshake::gather_texts(&self.control, failure.unwrap_or(""), deadline)
+                .map_err(|waited| {
+                self.timeout("the reasons of the ranks that could not start", waited)
+            })?;
+            let message = failed
+                .iter()
+                .map(|&r| {
+                    format!(
+                        "component '{}' (world rank {r}) could not start: {}",
+                        self.component_of(r as i32),
+                        reasons[r]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n  ");
+            self.state = State::FailedTogether;
+            return Err(CouplerError::Setup {
+                component: self.component.clone(),
+                message,
+            });
+        }
+        let records: Vec<i64> = all
+            .chunks(per_rank)
+            .flat_map(|r| r[..per_rank - 1].iter().copied())
+            .collect();
+        Ok(handshake::decode_fields(
+            &records,
+            self.config.exchanges.len(),
+        ))
+    }
+
+    /// The global grid of the coupled fields, when `[coupling]` states it.
+    pub fn grid(&self) -> Option<(usize, usize)> {
+        self.config.grid
     }
 
     /// Puts this rank's box of `field` at model time `t` (seconds): layout [level][j][i].
@@ -683,6 +753,13 @@ impl Coupler {
             }
         }
         names
+    }
+
+    fn component_of(&self, world_rank: i32) -> &str {
+        self.components
+            .iter()
+            .find(|c| c.world_ranks.contains(&world_rank))
+            .map_or("?", |c| c.name.as_str())
     }
 
     fn component_ranks(&self, name: &str) -> &[i32] {

@@ -246,10 +246,12 @@ pub fn decode_fields(
         .collect()
 }
 
-type Declared = Option<(Region, usize, GridPoint)>;
+/// What one rank declared for one exchange: its box, levels and grid point, if any.
+pub type Declared = Option<(Region, usize, GridPoint)>;
 
 /// Checks one exchange's declarations on both sides; returns the boxes and the grid size.
 pub fn check_exchange(
+    grid: Option<(usize, usize)>,
     ex: &Exchange,
     src: &[Declared],
     dst: &[Declared],
@@ -328,6 +330,19 @@ pub fn check_exchange(
             return None;
         }
     };
+    if let Some(g) = grid.filter(|&g| g != size) {
+        problems.push(format!(
+            "{}: the boxes of {} and {} tile a {}×{} grid, but coupling.grid = [{}, {}]",
+            ex.key(),
+            ex.src,
+            ex.dst,
+            size.0,
+            size.1,
+            g.0,
+            g.1
+        ));
+        return None;
+    }
     for (axis, n) in [("x", size.0), ("y", size.1)] {
         let edge = ex.boundary[if axis == "x" { 0 } else { 1 }];
         if edge == Boundary::Cyclic && ex.halo > n {
@@ -437,13 +452,38 @@ mod tests {
         let decl = decode_fields(&all, 2);
         let ex0 = &cfg.exchanges[0];
         let mut problems = Vec::new();
-        let ok = check_exchange(ex0, &[decl[0][0], decl[1][0]], &[decl[2][0]], &mut problems);
+        let ok = check_exchange(
+            None,
+            ex0,
+            &[decl[0][0], decl[1][0]],
+            &[decl[2][0]],
+            &mut problems,
+        );
         assert_eq!(ok.map(|(_, _, size)| size), Some((8, 8)));
         let ex1 = &cfg.exchanges[1];
-        assert!(
-            check_exchange(ex1, &[decl[2][1]], &[decl[0][1], decl[1][1]], &mut problems).is_none()
-        );
+        assert!(check_exchange(
+            None,
+            ex1,
+            &[decl[2][1]],
+            &[decl[0][1], decl[1][1]],
+            &mut problems
+        )
+        .is_none());
         assert_eq!(problems.len(), 1);
+        let mut grid_problems = Vec::new();
+        assert!(check_exchange(
+            Some((8, 9)),
+            ex0,
+            &[decl[0][0], decl[1][0]],
+            &[decl[2][0]],
+            &mut grid_problems
+        )
+        .is_none());
+        assert!(
+            grid_problems[0].contains("tile a 8×8 grid, but coupling.grid = [8, 9]"),
+            "{}",
+            grid_problems[0]
+        );
         assert!(
             problems[0].contains("rank 1 of 'ocean' did not define field 'sx'"),
             "{}",

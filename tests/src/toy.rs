@@ -27,6 +27,9 @@ pub struct ToyArgs {
     /// Fault injection: stop answering (stay alive, silent) after this many coupling times.
     #[arg(long)]
     pub hang_after: Option<usize>,
+    /// Fault injection: give up before enddef with this reason (Coupler::abandon).
+    #[arg(long)]
+    pub fail_before_enddef: Option<String>,
 }
 
 /// The exchange whose destination is `component.field`.

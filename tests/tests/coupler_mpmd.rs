@@ -329,6 +329,47 @@ fn a_missing_component_is_an_error_on_every_rank_not_a_hang() {
 }
 
 #[test]
+fn a_component_that_cannot_start_stops_every_rank_at_once_with_its_reason() {
+    let dir = scratch_dir("abandon");
+    let cfg = write(&dir, "exp.toml", &config("", "3h", "12h", 1));
+    let parts = [
+        Part::new(2, toy("ocean"), &["--config", &cfg, "--layout", "2x1"]),
+        Part::new(
+            1,
+            toy("ml"),
+            &[
+                "--config",
+                &cfg,
+                "--fail-before-enddef",
+                "weights file w.pth is truncated",
+            ],
+        ),
+    ];
+    let out = run_mpmd(&parts, &dir, LIMIT);
+    assert!(
+        !out.succeeded() && !out.timed_out(),
+        "expected a clean failure:\n{}",
+        out.output()
+    );
+    let said = out
+        .stderr
+        .matches("component 'ml' (world rank 2) could not start: weights file w.pth is truncated")
+        .count();
+    assert_eq!(
+        said,
+        3,
+        "both ocean ranks and the ML rank give the reason:\n{}",
+        out.output()
+    );
+    // No waiting for the 30 s timeout.
+    assert!(
+        out.elapsed < Duration::from_secs(20),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[test]
 fn a_silent_peer_ends_the_job_by_the_timeout_with_the_field_and_time() {
     let dir = scratch_dir("silent");
     let text = config("", "3h", "12h", 1).replace("timeout = \"30s\"", "timeout = \"3s\"");

@@ -46,6 +46,9 @@ fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
             point: sx_ex.point,
         },
     )?;
+    if let Some(reason) = &args.fail_before_enddef {
+        return Err(cpl.abandon(reason).into());
+    }
     let mask_ex = static_mask(&config);
     if let Some(ex) = &mask_ex {
         cpl.define_field(
