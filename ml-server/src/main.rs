@@ -1,1 +1,264 @@
-fn main() {}
+//! `ml-server`: serves momentum forcing to the ocean model, or checks, runs and
+//! benchmarks the configured model offline.
+//!
+//! ```text
+//! ml-server --config exp.toml                      serve (under mpiexec, with the ocean)
+//! ml-server check --config exp.toml                load, run one dummy batch, describe
+//! ml-server infer --config exp.toml --input in.npy --output out.npy
+//! ml-server bench --config exp.toml [--repeats N]
+//! ```
+
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ml_server::bench;
+use ml_server::config::MlConfig;
+use ml_server::device;
+use ml_server::engine::{BatchShape, Engine};
+
+#[derive(Parser)]
+#[command(
+    name = "ml-server",
+    version,
+    about = "Momentum-forcing inference server for eddylink"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// Experiment file (TOML) with an [ml] table: serve it in the coupled run.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load the model, run one dummy batch and describe it.
+    Check {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Interior size of the dummy batch.
+        #[arg(long, default_value_t = 32)]
+        size: usize,
+    },
+    /// Run model and transforms on a float32 .npy of shape [levels, 2, ny+2h, nx+2h].
+    Infer {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Halo h of the input on each side (default: what the model trims).
+        #[arg(long)]
+        halo: Option<usize>,
+    },
+    /// Time receive/stage, host→device, inference and device→host per call.
+    Bench {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
+        /// Only cases with at most this many input cells (levels × H × W).
+        #[arg(long)]
+        max_cells: Option<usize>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("ml-server: {}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match &cli.command {
+        None => cli.config.clone(),
+        Some(
+            Command::Check { config, .. }
+            | Command::Infer { config, .. }
+            | Command::Bench { config, .. },
+        ) => Some(config.clone()),
+    };
+    let Some(config) = config else {
+        eprintln!(
+            "ml-server: no experiment file: give --config FILE (or a command: check, infer, bench)"
+        );
+        return ExitCode::from(2);
+    };
+    if !config.is_file() {
+        eprintln!("ml-server: {}: no such experiment file", config.display());
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        None => return serve::serve(&config),
+        Some(Command::Check { size, .. }) => check(&config, size),
+        Some(Command::Infer {
+            input,
+            output,
+            halo,
+            ..
+        }) => infer(&config, &input, &output, halo),
+        Some(Command::Bench {
+            repeats,
+            warmup,
+            max_cells,
+            ..
+        }) => run_bench(&config, warmup, repeats, max_cells),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ml-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// clap's message on one line: its first line, joined with the next when it ends in ':'.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("bad arguments")
+        .trim_start_matches("error: ");
+    match lines.next() {
+        Some(next) if first.ends_with(':') => format!("{first} {next}"),
+        _ => first.to_string(),
+    }
+}
+
+/// The validated `[ml]` table of `file`, relative paths taken from its folder.
+fn load_config(file: &Path) -> anyhow::Result<MlConfig> {
+    Ok(MlConfig::load(file)?)
+}
+
+fn check(file: &Path, size: usize) -> anyhow::Result<()> {
+    let cfg = load_config(file)?;
+    let device = device::select(cfg.device_request()?, device::local_rank())?;
+    let model = ml_server::models::build(&cfg, device).context("loading the model")?;
+    let info = model.info().clone();
+    let shape = BatchShape {
+        levels: 1,
+        ny: size,
+        nx: size,
+        halo: info.receptive_radius.max(info.trim),
+    };
+    let mut engine = Engine::with_model(&cfg, model, device, shape, 0)?;
+    engine.input_mut()?.fill(0.05);
+    let out = engine.run().context("running a dummy batch")?;
+    anyhow::ensure!(
+        out.len() == shape.output_len(),
+        "output has {} values, expected {}",
+        out.len(),
+        shape.output_len()
+    );
+    anyhow::ensure!(
+        out.iter().all(|v| v.is_finite()),
+        "the dummy batch gave non-finite forcing"
+    );
+    let side = 2 * info.receptive_radius + 1;
+    println!("model:            {}", info.name);
+    println!("device:           {}", format!("{device:?}").to_lowercase());
+    println!(
+        "precision:        {}",
+        format!("{:?}", cfg.precision).to_lowercase()
+    );
+    println!("parameters:       {}", info.parameters);
+    println!(
+        "input shape:      [1, 2, {}, {}] (u, v with a {}-cell halo)",
+        shape.height(),
+        shape.width(),
+        shape.halo
+    );
+    println!("output shape:     [1, 2, {size}, {size}] (sx, sy)");
+    println!("receptive field:  {side}×{side} cells");
+    println!(
+        "halo needed:      {} (exact results need {})",
+        info.trim, info.receptive_radius
+    );
+    let mode = format!("{:?}", cfg.output).to_lowercase();
+    println!(
+        "transforms:       input ×{}, output ×{:e}, {mode} output, mask {}",
+        cfg.input_scale, cfg.output_scale, cfg.mask
+    );
+    Ok(())
+}
+
+fn infer(file: &Path, input: &Path, output: &Path, halo: Option<usize>) -> anyhow::Result<()> {
+    let cfg = load_config(file)?;
+    let device = device::select(cfg.device_request()?, device::local_rank())?;
+    let batch = ml_server::npy::read_batch(input)?;
+    let &[levels, _, h, w] = batch.shape() else {
+        anyhow::bail!("{}: expected a 4-d array", input.display());
+    };
+    let halo = match halo {
+        Some(h) => h,
+        None => ml_server::models::build(&cfg, device)?.info().trim,
+    };
+    anyhow::ensure!(
+        h > 2 * halo && w > 2 * halo,
+        "{}: input of {h}×{w} is too small for a {halo}-cell halo",
+        input.display()
+    );
+    let shape = BatchShape {
+        levels,
+        ny: h - 2 * halo,
+        nx: w - 2 * halo,
+        halo,
+    };
+    let mut engine = Engine::new(&cfg, device, shape, 0)?;
+    let values = batch.as_slice().context("input array is not contiguous")?;
+    engine.input_mut()?.copy_from_slice(values);
+    let out = engine.run()?;
+    ml_server::npy::write(output, &[levels, 2, shape.ny, shape.nx], out)?;
+    println!(
+        "{}: [{levels}, 2, {}, {}] forcing written",
+        output.display(),
+        shape.ny,
+        shape.nx
+    );
+    Ok(())
+}
+
+fn run_bench(
+    file: &Path,
+    warmup: usize,
+    repeats: usize,
+    max_cells: Option<usize>,
+) -> anyhow::Result<()> {
+    let cfg = load_config(file)?;
+    let mut devices = vec![tch::Device::Cpu];
+    if device::cuda_usable() {
+        devices.push(tch::Device::Cuda(0));
+    }
+    println!("{}", bench::HEADER);
+    for device in devices {
+        for shape in bench::standard_cases(10) {
+            if max_cells.is_some_and(|m| shape.levels * shape.height() * shape.width() > m) {
+                continue;
+            }
+            let row = bench::run_case(&cfg, device, shape, warmup, repeats)?;
+            println!("{row}");
+        }
+    }
+    Ok(())
+}

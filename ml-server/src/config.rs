@@ -1,0 +1,390 @@
+//! The experiment file's `[ml]` table: plain serde structs, then one validation pass.
+//!
+//! ```toml
+//! [ml]
+//! model = "fullycnn"          # "fullycnn" | "torchscript" | "analytic"
+//! device = "auto"             # "auto" | "cpu" | "cuda" | "cuda:N"
+//! precision = "fp32"          # "fp32" | "tf32" | "bf16"
+//! input_scale = 10.0          # u, v are multiplied by this before the model (GZ21: 10)
+//! output_scale = 1e-7         # the model's forcing is multiplied by this (GZ21: 1e-7)
+//! output = "mean"             # "mean" | "stochastic" (mean + σ·N(0,1), σ = 1/precision)
+//! seed = 0                    # stochastic mode: seed of rank r is seed + r
+//! mask = true                 # zero inputs and forcing on land when mask_u/mask_v arrive
+//! threads = 0                 # CPU threads of libtorch (0: its default)
+//!
+//! [ml.fullycnn]
+//! weights = "trained_model.pth"   # .pth (torch.save state dict) or .safetensors
+//! padding = "valid"               # "valid" | "same" | "init_zeros"
+//! batch_norm = false
+//! ```
+//!
+//! Relative paths are taken from the folder of the experiment file.
+
+use std::path::{Path, PathBuf};
+
+use coupler::ExperimentFile;
+use serde::Deserialize;
+
+use crate::error::MlError;
+
+/// The `[ml]` table as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlConfig {
+    pub model: ModelKind,
+    #[serde(default = "default_device")]
+    pub device: String,
+    #[serde(default)]
+    pub precision: Precision,
+    #[serde(default = "one")]
+    pub input_scale: f64,
+    #[serde(default = "one")]
+    pub output_scale: f64,
+    #[serde(default)]
+    pub output: OutputMode,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "yes")]
+    pub mask: bool,
+    /// CPU threads for libtorch's intra-op pool (0: libtorch's default).
+    #[serde(default)]
+    pub threads: usize,
+    pub fullycnn: Option<FullyCnnConfig>,
+    pub torchscript: Option<TorchScriptConfig>,
+    pub analytic: Option<AnalyticConfig>,
+}
+
+/// Which model `[ml] model` selects.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    Fullycnn,
+    Torchscript,
+    Analytic,
+}
+
+/// Arithmetic used on the device.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// IEEE float32 everywhere (TF32 explicitly off in the native FullyCNN).
+    #[default]
+    Fp32,
+    /// float32 storage, TF32 tensor-core convolutions on Ampere and later.
+    Tf32,
+    /// bfloat16 weights and activations; outputs converted back to float32.
+    Bf16,
+}
+
+/// Deterministic mean, or one sample of the predicted Gaussian.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    #[default]
+    Mean,
+    Stochastic,
+}
+
+/// `[ml.fullycnn]`: the GZ21 FullyCNN.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FullyCnnConfig {
+    pub weights: PathBuf,
+    #[serde(default)]
+    pub padding: Padding,
+    #[serde(default)]
+    pub batch_norm: bool,
+}
+
+/// How the FullyCNN treats the borders of its input.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// No padding: the output is 10 cells smaller on every side (needs a 10-cell halo).
+    #[default]
+    Valid,
+    /// Zero padding in every layer: the output has the input's size.
+    Same,
+    /// Zero padding of 10 on the first layer only: the output has the input's size.
+    InitZeros,
+}
+
+/// `[ml.torchscript]`: any module saved with `torch.jit.save`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TorchScriptConfig {
+    pub file: PathBuf,
+    /// What the module's input channels hold, in order: each "u" or "v".
+    #[serde(default = "default_ts_inputs")]
+    pub inputs: Vec<String>,
+    /// What its output channels hold, in order: "sx", "sy", "sx_precision",
+    /// "sy_precision" or "ignore". Precision channels are needed for stochastic output.
+    #[serde(default = "default_ts_outputs")]
+    pub outputs: Vec<String>,
+    /// Cells the module trims from each side (0 when it pads to keep the size).
+    #[serde(default)]
+    pub trim: usize,
+    /// Half-width of its receptive field in cells (the halo it needs for exact results).
+    #[serde(default)]
+    pub receptive_radius: usize,
+}
+
+/// `[ml.analytic]`: closed-form forcing, no weights.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticConfig {
+    pub kind: AnalyticKind,
+    /// constant: forcing values (after output_scale).
+    #[serde(default)]
+    pub sx: f64,
+    #[serde(default)]
+    pub sy: f64,
+    /// linear: S = a·u + b, per component.
+    #[serde(default)]
+    pub a: f64,
+    #[serde(default)]
+    pub b: f64,
+    /// backscatter: S = −nu ∇²u with negative-viscosity coefficient nu (m²/s).
+    #[serde(default)]
+    pub nu: f64,
+    /// backscatter: grid spacings in metres.
+    #[serde(default = "one")]
+    pub dx: f64,
+    #[serde(default = "one")]
+    pub dy: f64,
+}
+
+/// The closed forms `[ml.analytic] kind` offers.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AnalyticKind {
+    Zero,
+    Constant,
+    Linear,
+    Backscatter,
+}
+
+fn default_device() -> String {
+    "auto".into()
+}
+fn one() -> f64 {
+    1.0
+}
+fn yes() -> bool {
+    true
+}
+fn default_ts_inputs() -> Vec<String> {
+    vec!["u".into(), "v".into()]
+}
+fn default_ts_outputs() -> Vec<String> {
+    ["sx", "sy", "sx_precision", "sy_precision"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Where `[ml] device` asks the model to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceRequest {
+    Auto,
+    Cpu,
+    /// `cuda` (None: the rank-local GPU) or `cuda:N`.
+    Cuda(Option<usize>),
+}
+
+impl MlConfig {
+    /// Reads and validates the `[ml]` table of the experiment file at `path`.
+    pub fn load(path: &Path) -> Result<Self, MlError> {
+        Self::from_experiment(&ExperimentFile::load(path)?)
+    }
+
+    /// Reads and validates the `[ml]` table of a loaded experiment file; relative
+    /// paths are taken from the file's folder. Errors name the file and key.
+    pub fn from_experiment(exp: &ExperimentFile) -> Result<Self, MlError> {
+        let file = exp.path();
+        let raw: MlConfig = exp.section("ml")?.ok_or_else(|| MlError::ConfigFile {
+            file: file.to_path_buf(),
+            message: "no [ml] table".into(),
+        })?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        raw.validate(base).map_err(|e| MlError::ConfigFile {
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks the values serde cannot and resolves relative paths against `base`.
+    /// Reports every problem at once.
+    pub fn validate(mut self, base: &Path) -> Result<Self, MlError> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.device_request() {
+            problems.push(e.to_string());
+        }
+        for (key, v) in [
+            ("input_scale", self.input_scale),
+            ("output_scale", self.output_scale),
+        ] {
+            if !v.is_finite() {
+                problems.push(format!("[ml] {key}: {v} is not finite"));
+            }
+        }
+        let section = match self.model {
+            ModelKind::Fullycnn => self.fullycnn.is_some(),
+            ModelKind::Torchscript => self.torchscript.is_some(),
+            ModelKind::Analytic => self.analytic.is_some(),
+        };
+        let name = format!("{:?}", self.model).to_lowercase();
+        if !section {
+            problems.push(format!(
+                "[ml] model = \"{name}\" needs an [ml.{name}] table"
+            ));
+        }
+        if let Some(f) = self.fullycnn.as_mut() {
+            f.weights = base.join(&f.weights);
+        }
+        if let Some(t) = self.torchscript.as_mut() {
+            t.file = base.join(&t.file);
+            problems.extend(t.check());
+        }
+        if let (Some(a), ModelKind::Analytic) = (&self.analytic, self.model) {
+            if a.kind == AnalyticKind::Backscatter && !(a.dx > 0.0 && a.dy > 0.0) {
+                problems.push(format!(
+                    "[ml.analytic] dx, dy: backscatter needs positive grid spacings, got {} and {}",
+                    a.dx, a.dy
+                ));
+            }
+        }
+        if self.output == OutputMode::Stochastic && !self.has_precision() {
+            problems.push(format!(
+                "[ml] output = \"stochastic\" needs precision channels, which model \"{name}\" does not give"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(MlError::Invalid(problems.join("; ")))
+        }
+    }
+
+    fn has_precision(&self) -> bool {
+        match self.model {
+            ModelKind::Fullycnn => true,
+            ModelKind::Analytic => false,
+            ModelKind::Torchscript => self.torchscript.as_ref().is_some_and(|t| {
+                ["sx_precision", "sy_precision"]
+                    .iter()
+                    .all(|c| t.outputs.iter().any(|o| o == c))
+            }),
+        }
+    }
+
+    /// Parses `[ml] device`.
+    pub fn device_request(&self) -> Result<DeviceRequest, MlError> {
+        let d = self.device.trim();
+        let bad = || {
+            MlError::config(
+                "device",
+                format!("\"{d}\" is not one of \"auto\", \"cpu\", \"cuda\", \"cuda:N\""),
+            )
+        };
+        match d {
+            "auto" => Ok(DeviceRequest::Auto),
+            "cpu" => Ok(DeviceRequest::Cpu),
+            "cuda" | "gpu" => Ok(DeviceRequest::Cuda(None)),
+            _ => match d.strip_prefix("cuda:") {
+                Some(n) => n
+                    .parse()
+                    .map(|n| DeviceRequest::Cuda(Some(n)))
+                    .map_err(|_| bad()),
+                None => Err(bad()),
+            },
+        }
+    }
+}
+
+impl TorchScriptConfig {
+    fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.inputs.is_empty() {
+            problems.push("[ml.torchscript] inputs: needs at least one channel".to_string());
+        }
+        for i in &self.inputs {
+            if i != "u" && i != "v" {
+                problems.push(format!(
+                    "[ml.torchscript] inputs: \"{i}\" is not \"u\" or \"v\""
+                ));
+            }
+        }
+        let allowed = ["sx", "sy", "sx_precision", "sy_precision", "ignore"];
+        for o in &self.outputs {
+            if !allowed.contains(&o.as_str()) {
+                problems.push(format!(
+                    "[ml.torchscript] outputs: \"{o}\" is not one of {allowed:?}"
+                ));
+            } else if o != "ignore" && self.outputs.iter().filter(|x| *x == o).count() > 1 {
+                problems.push(format!("[ml.torchscript] outputs: \"{o}\" appears twice"));
+            }
+        }
+        for needed in ["sx", "sy"] {
+            if !self.outputs.iter().any(|o| o == needed) {
+                problems.push(format!("[ml.torchscript] outputs: no \"{needed}\" channel"));
+            }
+        }
+        problems.dedup();
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<MlConfig, String> {
+        let mut t: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let ml = t.remove("ml").ok_or("no ml")?;
+        ml.try_into::<MlConfig>()
+            .map_err(|e| e.to_string())?
+            .validate(Path::new("/cfg"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn gz21_table_parses_with_defaults() {
+        let c = parse("[ml]\nmodel = \"fullycnn\"\n[ml.fullycnn]\nweights = \"w.pth\"\n").unwrap();
+        assert_eq!(c.device_request().unwrap(), DeviceRequest::Auto);
+        assert_eq!(c.precision, Precision::Fp32);
+        assert_eq!(c.output, OutputMode::Mean);
+        let f = c.fullycnn.unwrap();
+        assert_eq!(f.padding, Padding::Valid);
+        assert_eq!(f.weights, Path::new("/cfg/w.pth"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = parse("[ml]\nmodel = \"analytic\"\ndevise = \"cpu\"\n").unwrap_err();
+        assert!(e.contains("devise"), "{e}");
+    }
+
+    #[test]
+    fn missing_section_and_bad_device_are_both_reported() {
+        let e = parse("[ml]\nmodel = \"torchscript\"\ndevice = \"tpu\"\n").unwrap_err();
+        assert!(e.contains("[ml.torchscript]") && e.contains("tpu"), "{e}");
+    }
+
+    #[test]
+    fn stochastic_needs_precision_channels() {
+        let e = parse(
+            "[ml]\nmodel = \"analytic\"\noutput = \"stochastic\"\n[ml.analytic]\nkind = \"zero\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("precision"), "{e}");
+    }
+
+    #[test]
+    fn cuda_index_parses() {
+        let c = parse(
+            "[ml]\nmodel = \"analytic\"\ndevice = \"cuda:3\"\n[ml.analytic]\nkind = \"zero\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.device_request().unwrap(), DeviceRequest::Cuda(Some(3)));
+    }
+}

@@ -1,0 +1,251 @@
+//! The coupled run: receive u, v, run the engine, send sx, sy, at every coupling time.
+//!
+//! Everything that can be checked without the ocean — the `[ml]` table, the model and its
+//! device, the exchanged fields, levels and halos — is checked between `Coupler::init` and
+//! `enddef`; a failure goes through `Coupler::abandon`, so the ocean stops at once with the
+//! ML side's reason.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use coupler::config::{CouplingConfig, Exchange};
+use coupler::{Coupler, ExperimentFile, FieldDef, GridPoint, Region};
+use ml_server::config::MlConfig;
+use ml_server::device;
+use ml_server::engine::{check_halo, BatchShape, Engine};
+use ml_server::models::{self, ModelInfo};
+use mpi::topology::Communicator;
+
+const COMPONENT: &str = "ml";
+
+/// What the `[coupling]` table says the ML component receives.
+struct Plan {
+    levels: usize,
+    halo: usize,
+    masks: bool,
+}
+
+/// Serves the experiment in `file` as component "ml". Errors are printed before
+/// MPI is finalised (a peer may abort the job while this rank finalises).
+pub fn serve(file: &Path) -> ExitCode {
+    let Some(universe) = mpi::initialize() else {
+        eprintln!("ml-server: MPI was already initialised");
+        return ExitCode::FAILURE;
+    };
+    match serve_with(&universe, file) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ml-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Result<()> {
+    let world = universe.world();
+    let exp = ExperimentFile::load(file)?;
+    let coupling = exp
+        .coupling()?
+        .ok_or_else(|| anyhow!("{}: no [coupling] table: nothing to serve", file.display()))?;
+    let mut cpl = Coupler::init(&world, COMPONENT, &coupling)?;
+    // From here on a start-up error goes through abandon(): every rank of every component
+    // then stops at once with this rank's reason, instead of waiting for the timeout.
+    let Prepared {
+        ml,
+        run,
+        device,
+        model,
+        plan,
+        region,
+    } = match prepare(&exp, file, &coupling, &mut cpl) {
+        Ok(p) => p,
+        Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
+    };
+    cpl.enddef()?;
+    let (rank, size) = (
+        cpl.local_comm().rank() as usize,
+        cpl.local_comm().size() as usize,
+    );
+    let (levels, nx, j0, j1) = (plan.levels, region.ni, region.j0, region.j0 + region.nj);
+    let ny = coupling.grid.map_or(region.nj, |g| g.1);
+
+    let shape = BatchShape {
+        levels,
+        ny: region.nj,
+        nx,
+        halo: plan.halo,
+    };
+    let extent = cpl.recv_extent("u")?;
+    if extent != (levels, shape.height(), shape.width(), plan.halo) {
+        bail!("coupler receive extent {extent:?} differs from the planned {shape:?}");
+    }
+    let mut engine = Engine::with_model(&ml, model, device, shape, rank as u64)?;
+    tracing::info!(
+        "ml rank {rank}/{size}: rows {j0}..{j1} of {nx}×{ny}, {levels} levels, halo {}, {} on {:?}",
+        plan.halo,
+        engine.info().name,
+        device
+    );
+    if plan.masks {
+        receive_masks(&mut cpl, &mut engine)?;
+    }
+    let plane = shape.height() * shape.width();
+    let out_plane = shape.ny * shape.nx;
+    let mut calls = 0usize;
+    for t in cpl.coupling_times("u")? {
+        let input = engine.input_mut()?;
+        let got_u = cpl.get_strided("u", t, input, 2 * plane)?;
+        let got_v = cpl.get_strided("v", t, &mut input[plane..], 2 * plane)?;
+        if !(got_u && got_v) {
+            continue;
+        }
+        let forcing = engine.run()?;
+        cpl.put_strided("sx", t, forcing, 2 * out_plane)?;
+        cpl.put_strided("sy", t, &forcing[out_plane..], 2 * out_plane)?;
+        calls += 1;
+    }
+    let report = cpl.finalize(Some(&run.run_dir()))?;
+    if rank == 0 {
+        tracing::info!("ml: {calls} inference calls\n{}", report.table());
+    }
+    Ok(())
+}
+
+/// What start-up produces before enddef().
+struct Prepared {
+    ml: MlConfig,
+    run: coupler::RunConfig,
+    device: tch::Device,
+    model: Box<dyn models::Model>,
+    plan: Plan,
+    region: Region,
+}
+
+/// Reads `[ml]`, picks the device, loads the model, checks it against the exchanges and
+/// declares this rank's strip of rows of the `[coupling] grid`.
+fn prepare(
+    exp: &ExperimentFile,
+    file: &Path,
+    coupling: &CouplingConfig,
+    cpl: &mut Coupler,
+) -> anyhow::Result<Prepared> {
+    let ml = MlConfig::from_experiment(exp)?;
+    let run = exp.run()?;
+    let (nx, ny) = coupling.grid.ok_or_else(|| {
+        anyhow!(
+            "{}: [coupling] grid = [nx, ny] is needed: the ML ranks split that grid among themselves",
+            file.display()
+        )
+    })?;
+    let device = device::select(ml.device_request()?, device::local_rank())?;
+    let model = models::build(&ml, device).context("loading the model")?;
+    let plan =
+        plan(coupling, model.info()).with_context(|| format!("{}: [coupling]", file.display()))?;
+    let (rank, size) = (
+        cpl.local_comm().rank() as usize,
+        cpl.local_comm().size() as usize,
+    );
+    if ny < size {
+        bail!("[coupling] grid: {ny} rows cannot be split among {size} ML ranks");
+    }
+    let (j0, j1) = (rank * ny / size, (rank + 1) * ny / size);
+    let region = Region {
+        i0: 0,
+        j0,
+        ni: nx,
+        nj: j1 - j0,
+    };
+    let mut fields = vec![
+        ("u", GridPoint::U),
+        ("v", GridPoint::V),
+        ("sx", GridPoint::U),
+        ("sy", GridPoint::V),
+    ];
+    if plan.masks {
+        fields.extend([("mask_u", GridPoint::U), ("mask_v", GridPoint::V)]);
+    }
+    for (name, point) in fields {
+        cpl.define_field(
+            name,
+            FieldDef {
+                region,
+                levels: plan.levels,
+                point,
+            },
+        )?;
+    }
+    Ok(Prepared {
+        ml,
+        run,
+        device,
+        model,
+        plan,
+        region,
+    })
+}
+
+/// Finds the ML component's exchanges and checks them against the model.
+fn plan(coupling: &CouplingConfig, info: &ModelInfo) -> anyhow::Result<Plan> {
+    let find_in = |field: &str| -> Option<&Exchange> {
+        coupling
+            .exchanges
+            .iter()
+            .find(|e| e.dst.component == COMPONENT && e.dst.field == field)
+    };
+    let find_out = |field: &str| {
+        coupling
+            .exchanges
+            .iter()
+            .any(|e| e.src.component == COMPONENT && e.src.field == field)
+    };
+    let (u, v) = match (find_in("u"), find_in("v")) {
+        (Some(u), Some(v)) => (u, v),
+        _ => bail!("the model takes 2 input channels (u, v) but the exchanges do not send both ml.u and ml.v"),
+    };
+    for out in ["sx", "sy"] {
+        if !find_out(out) {
+            bail!("the model gives 2 output channels (sx, sy) but no exchange sends ml.{out}");
+        }
+    }
+    for e in [u, v] {
+        check_halo(&e.dst.field, e.halo, info).with_context(|| e.key())?;
+    }
+    if u.levels != v.levels || u.halo != v.halo {
+        bail!(
+            "ml.u ({} levels, halo {}) and ml.v ({} levels, halo {}) must match: they are stacked as channels",
+            u.levels,
+            u.halo,
+            v.levels,
+            v.halo
+        );
+    }
+    let masks = match (find_in("mask_u"), find_in("mask_v")) {
+        (Some(mu), Some(mv)) if mu.halo == u.halo && mv.halo == u.halo => true,
+        (Some(_), Some(_)) => bail!(
+            "ml.mask_u and ml.mask_v must have the halo of ml.u ({})",
+            u.halo
+        ),
+        (None, None) => false,
+        _ => bail!("send both ml.mask_u and ml.mask_v, or neither"),
+    };
+    Ok(Plan {
+        levels: u.levels,
+        halo: u.halo,
+        masks,
+    })
+}
+
+/// Receives the static land masks and hands them to the engine.
+fn receive_masks(cpl: &mut Coupler, engine: &mut Engine) -> anyhow::Result<()> {
+    let s = engine.shape();
+    let n = s.levels * s.height() * s.width();
+    let (mut mu, mut mv) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let got_u = cpl.get("mask_u", 0.0, &mut mu)?;
+    let got_v = cpl.get("mask_v", 0.0, &mut mv)?;
+    if !(got_u && got_v) {
+        bail!("the static masks mask_u, mask_v were not delivered at t = 0");
+    }
+    engine.set_masks(&mu, &mv)?;
+    Ok(())
+}

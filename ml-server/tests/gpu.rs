@@ -1,0 +1,134 @@
+//! The GPU path gives the CPU's numbers. Skips (with a message) without a usable GPU.
+
+mod common;
+
+use common::*;
+use ml_server::config::{
+    AnalyticConfig, AnalyticKind, FullyCnnConfig, MlConfig, ModelKind, OutputMode, Padding,
+    Precision,
+};
+use ml_server::device::cuda_usable;
+use ml_server::engine::{BatchShape, Engine, StageTimes};
+use tch::Device;
+
+fn gpu() -> bool {
+    if !cuda_usable() {
+        println!("skipped: no usable CUDA driver or GPU");
+    }
+    cuda_usable()
+}
+
+fn config(model: ModelKind, precision: Precision, weights: Option<&std::path::Path>) -> MlConfig {
+    MlConfig {
+        model,
+        device: "cuda".into(),
+        precision,
+        input_scale: 10.0,
+        output_scale: 1e-7,
+        output: OutputMode::Mean,
+        seed: 0,
+        mask: true,
+        threads: 0,
+        fullycnn: weights.map(|w| FullyCnnConfig {
+            weights: w.to_path_buf(),
+            padding: Padding::Valid,
+            batch_norm: false,
+        }),
+        torchscript: None,
+        analytic: Some(AnalyticConfig {
+            kind: AnalyticKind::Linear,
+            sx: 0.0,
+            sy: 0.0,
+            a: 2.0,
+            b: 1.0,
+            nu: 0.0,
+            dx: 1.0,
+            dy: 1.0,
+        }),
+    }
+}
+
+fn run(cfg: &MlConfig, device: Device, shape: BatchShape, x: &[f32]) -> Vec<f32> {
+    let mut e = Engine::new(cfg, device, shape, 0).unwrap();
+    let plane = shape.levels * shape.height() * shape.width();
+    let mask: Vec<f32> = (0..plane)
+        .map(|k| if k % 17 == 0 { 0.0 } else { 1.0 })
+        .collect();
+    e.set_masks(&mask, &mask).unwrap();
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        e.input_mut().unwrap().copy_from_slice(x);
+        out = e.run().unwrap().to_vec();
+    }
+    let mut t = StageTimes::default();
+    e.input_mut().unwrap().copy_from_slice(x);
+    assert_eq!(
+        e.run_timed(&mut t).unwrap(),
+        out.as_slice(),
+        "timed run gives the same forcing"
+    );
+    out
+}
+
+#[test]
+fn analytic_on_gpu_matches_cpu() {
+    if !gpu() {
+        return;
+    }
+    let shape = BatchShape {
+        levels: 3,
+        ny: 40,
+        nx: 50,
+        halo: 10,
+    };
+    let x = random(shape.input_len(), 0.1, 1);
+    let cfg = config(ModelKind::Analytic, Precision::Fp32, None);
+    assert_eq!(
+        run(&cfg, Device::Cpu, shape, &x),
+        run(&cfg, Device::Cuda(0), shape, &x)
+    );
+}
+
+#[test]
+fn fullycnn_on_gpu_matches_cpu_in_fp32_tf32_and_bf16() {
+    let Some(weights) = gz21_weights() else {
+        return;
+    };
+    if !gpu() {
+        return;
+    }
+    let shape = BatchShape {
+        levels: 4,
+        ny: 62,
+        nx: 99,
+        halo: 10,
+    };
+    let x = random(shape.input_len(), 0.1, 2);
+    let cpu = run(
+        &config(ModelKind::Fullycnn, Precision::Fp32, Some(&weights)),
+        Device::Cpu,
+        shape,
+        &x,
+    );
+    for (precision, tolerance) in [
+        (Precision::Fp32, 1e-4),
+        (Precision::Tf32, 2e-2),
+        (Precision::Bf16, 1e-1),
+    ] {
+        let g = run(
+            &config(ModelKind::Fullycnn, precision, Some(&weights)),
+            Device::Cuda(0),
+            shape,
+            &x,
+        );
+        let scale = cpu.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let err = g
+            .iter()
+            .zip(&cpu)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+            / scale;
+        println!("{precision:?}: max error / max |S| = {err:e}");
+        assert!(err < tolerance, "{precision:?}: {err:e}");
+    }
+}
