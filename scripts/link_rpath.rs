@@ -13,12 +13,16 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-changed=../scripts/link_rpath.rs");
 
-    for dir in env::var("EDDYLINK_MPI_LIBDIRS").unwrap_or_default().split(':') {
+    for dir in env::var("EDDYLINK_MPI_LIBDIRS")
+        .unwrap_or_default()
+        .split(':')
+    {
         if !dir.is_empty() {
             println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
         }
     }
-    let links_torch = env::var("CARGO_PKG_NAME").is_ok_and(|p| p == "ml-server" || p == "eddylink-tests");
+    let links_torch =
+        env::var("CARGO_PKG_NAME").is_ok_and(|p| p == "ml-server" || p == "eddylink-tests");
     if let (true, Ok(libtorch)) = (links_torch, env::var("LIBTORCH")) {
         let lib = Path::new(&libtorch).join("lib");
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());

@@ -1,0 +1,361 @@
+//! The `[ocean]` table of the experiment file, in two steps: plain serde structs
+//! (`deny_unknown_fields`, read through `coupler::config::ExperimentFile::section`,
+//! which reports key paths and "did you mean"), then [`OceanConfig::resolve`], which
+//! checks everything at once and returns ready [`Params`] and an [`OutputPlan`].
+//!
+//! ```toml
+//! [ocean.grid]      # nx, ny, lx, ly, levels
+//! [ocean.physics]   # depth, gravity, f0, beta, rho0, tau0, wind, bottom_drag, viscosity, ...
+//! [ocean.time]      # dt, cfl_safety
+//! [ocean.parallel]  # px, py
+//! [ocean.output]    # snapshot_interval, diagnostics_interval, checkpoint_interval, ...
+//! ```
+
+use std::path::PathBuf;
+
+use coupler::config::{parse_duration, DurationValue};
+use serde::Deserialize;
+
+use crate::error::{OceanError, Result};
+use crate::params::{
+    Params, PvScheme, Viscosity, WallCondition, WindProfile, DEFAULT_CFL_SAFETY,
+    DEFAULT_VISCOUS_VELOCITY,
+};
+
+/// `[ocean]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OceanConfig {
+    pub grid: GridConfig,
+    pub physics: PhysicsConfig,
+    pub time: TimeConfig,
+    pub parallel: ParallelConfig,
+    pub output: OutputConfig,
+}
+
+/// `[ocean.grid]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GridConfig {
+    /// Cells in x (default 128).
+    pub nx: Option<usize>,
+    /// Cells in y (default: nx).
+    pub ny: Option<usize>,
+    /// Basin size in x, m (default 3.84e6).
+    pub lx: Option<f64>,
+    /// Basin size in y, m (default 3.84e6).
+    pub ly: Option<f64>,
+    /// Levels of the coupled fields (default 1).
+    pub levels: Option<usize>,
+}
+
+/// `[ocean.physics]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhysicsConfig {
+    pub depth: Option<f64>,
+    pub gravity: Option<f64>,
+    pub f0: Option<f64>,
+    pub beta: Option<f64>,
+    pub rho0: Option<f64>,
+    pub tau0: Option<f64>,
+    pub wind: Option<WindKind>,
+    pub bottom_drag: Option<f64>,
+    pub viscosity: Option<ViscosityKind>,
+    /// ν₄ (m⁴ s⁻¹) or ν₂ (m² s⁻¹); default from `viscosity_velocity_scale`.
+    pub viscosity_coefficient: Option<f64>,
+    /// U in ν₄ = U Δ³ or ν₂ = U Δ, m s⁻¹ (default 0.03).
+    pub viscosity_velocity_scale: Option<f64>,
+    pub pv_scheme: Option<PvSchemeKind>,
+    pub walls: Option<WallKind>,
+    pub forcing_factor: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindKind {
+    DoubleGyre,
+    SingleGyre,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViscosityKind {
+    Biharmonic,
+    Laplacian,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PvSchemeKind {
+    ArakawaLamb,
+    Sadourny,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WallKind {
+    FreeSlip,
+    NoSlip,
+}
+
+/// `[ocean.time]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeConfig {
+    /// Time step; default from the gravity-wave CFL condition.
+    pub dt: Option<DurationValue>,
+    /// Safety factor of the default time step (default 0.7).
+    pub cfl_safety: Option<f64>,
+}
+
+/// `[ocean.parallel]`; both absent: automatic layout over the ocean communicator.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParallelConfig {
+    pub px: Option<usize>,
+    pub py: Option<usize>,
+}
+
+/// `[ocean.output]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Snapshot interval of u, v, eta, vorticity (default "1d"; 0 = none).
+    pub snapshot_interval: Option<DurationValue>,
+    /// Diagnostics interval (default: every snapshot_interval, or "1d").
+    pub diagnostics_interval: Option<DurationValue>,
+    /// Checkpoint interval (default: none; a checkpoint is always written at the end).
+    pub checkpoint_interval: Option<DurationValue>,
+    /// Steps between NaN/CFL checks (default 1).
+    pub check_every_steps: Option<u64>,
+    /// Wall-clock seconds between progress lines (default 10).
+    pub progress_interval_s: Option<f64>,
+    /// Checkpoint file to start from.
+    pub restart: Option<PathBuf>,
+}
+
+/// When output happens, in steps, and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputPlan {
+    /// Steps of this run.
+    pub steps: u64,
+    /// Steps between snapshots (0 = none).
+    pub snapshot_every: u64,
+    /// Steps between diagnostics records (0 = none).
+    pub diagnostics_every: u64,
+    /// Steps between checkpoints (0 = only at the end).
+    pub checkpoint_every: u64,
+    /// Steps between NaN/CFL checks.
+    pub check_every: u64,
+    /// Wall-clock seconds between progress lines.
+    pub progress_interval_s: f64,
+    /// Folder of all output files.
+    pub run_dir: PathBuf,
+    /// Checkpoint to start from.
+    pub restart: Option<PathBuf>,
+}
+
+/// Everything a run needs, checked.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub params: Params,
+    pub plan: OutputPlan,
+    /// Explicit px × py, or automatic.
+    pub layout: Option<(usize, usize)>,
+}
+
+impl OceanConfig {
+    /// Check every key and build the run set-up. `duration_s` is the run length;
+    /// errors list each bad key as `ocean.<table>.<key> = value: allowed ...`.
+    pub fn resolve(&self, duration_s: f64, run_dir: PathBuf) -> Result<Setup> {
+        let mut bad = Vec::new();
+        let d = Params::default();
+        let (g, ph, t, o) = (&self.grid, &self.physics, &self.time, &self.output);
+        let nx = g.nx.unwrap_or(d.nx);
+        let mut p = Params {
+            nx,
+            ny: g.ny.unwrap_or(nx),
+            levels: g.levels.unwrap_or(1),
+            lx: g.lx.unwrap_or(d.lx),
+            ly: g.ly.unwrap_or(d.ly),
+            depth: ph.depth.unwrap_or(d.depth),
+            gravity: ph.gravity.unwrap_or(d.gravity),
+            f0: ph.f0.unwrap_or(d.f0),
+            beta: ph.beta.unwrap_or(d.beta),
+            tau0: ph.tau0.unwrap_or(d.tau0),
+            wind: match ph.wind.unwrap_or(WindKind::DoubleGyre) {
+                WindKind::DoubleGyre => WindProfile::DoubleGyre,
+                WindKind::SingleGyre => WindProfile::SingleGyre,
+                WindKind::None => WindProfile::None,
+            },
+            rho0: ph.rho0.unwrap_or(d.rho0),
+            bottom_drag: ph.bottom_drag.unwrap_or(d.bottom_drag),
+            viscosity: d.viscosity,
+            pv_scheme: match ph.pv_scheme.unwrap_or(PvSchemeKind::ArakawaLamb) {
+                PvSchemeKind::ArakawaLamb => PvScheme::ArakawaLamb,
+                PvSchemeKind::Sadourny => PvScheme::Sadourny,
+            },
+            walls: match ph.walls.unwrap_or(WallKind::FreeSlip) {
+                WallKind::FreeSlip => WallCondition::FreeSlip,
+                WallKind::NoSlip => WallCondition::NoSlip,
+            },
+            dt: 0.0,
+            forcing_factor: ph.forcing_factor.unwrap_or(1.0),
+        };
+        let scale = ph
+            .viscosity_velocity_scale
+            .unwrap_or(DEFAULT_VISCOUS_VELOCITY);
+        p.viscosity = match ph.viscosity.unwrap_or(ViscosityKind::Biharmonic) {
+            ViscosityKind::Biharmonic => Viscosity::Biharmonic {
+                nu4: ph
+                    .viscosity_coefficient
+                    .unwrap_or_else(|| p.default_nu4(scale)),
+            },
+            ViscosityKind::Laplacian => Viscosity::Laplacian {
+                nu2: ph
+                    .viscosity_coefficient
+                    .unwrap_or_else(|| p.default_nu2(scale)),
+            },
+        };
+        let safety = t.cfl_safety.unwrap_or(DEFAULT_CFL_SAFETY);
+        if !(safety > 0.0 && safety <= 2.0) {
+            bad.push(format!(
+                "ocean.time.cfl_safety = {safety}: allowed range (0, 2]"
+            ));
+        }
+        p.dt = match &t.dt {
+            Some(v) => seconds(v, "ocean.time.dt", &mut bad).unwrap_or(1.0),
+            None if p.nx > 0 && p.ny > 0 => p.default_dt(safety),
+            None => 1.0,
+        };
+        if let Err(OceanError::InvalidParams(list)) = p.validate() {
+            bad.extend(list.into_iter().map(|m| format!("ocean: {m}")));
+        }
+        let dt = p.dt;
+        let mut every = |key: &str, v: &Option<DurationValue>, default_s: f64| -> u64 {
+            let s = v
+                .as_ref()
+                .map_or(Some(default_s), |v| seconds(v, key, &mut bad))
+                .unwrap_or(0.0);
+            if s < 0.0 {
+                bad.push(format!("{key} = {s} s: must be >= 0"));
+                return 0;
+            }
+            let steps = (s / dt).round();
+            if s > 0.0 && (steps < 1.0 || (steps * dt - s).abs() > 1e-9 * s) {
+                bad.push(format!(
+                    "{key} = {s} s: must be a positive multiple of the time step dt = {dt} s"
+                ));
+            }
+            steps as u64
+        };
+        let snapshot_every = every(
+            "ocean.output.snapshot_interval",
+            &o.snapshot_interval,
+            86_400.0,
+        );
+        let diag_default = if snapshot_every > 0 {
+            snapshot_every as f64 * dt
+        } else {
+            86_400.0
+        };
+        let diagnostics_every = every(
+            "ocean.output.diagnostics_interval",
+            &o.diagnostics_interval,
+            diag_default,
+        );
+        let checkpoint_every = every(
+            "ocean.output.checkpoint_interval",
+            &o.checkpoint_interval,
+            0.0,
+        );
+        let steps = (duration_s / dt).round();
+        if !(steps >= 1.0 && (steps * dt - duration_s).abs() <= 1e-9 * duration_s) {
+            bad.push(format!(
+                "run.duration = {duration_s} s: must be a positive multiple of the time step dt = {dt} s"
+            ));
+        }
+        let check_every = o.check_every_steps.unwrap_or(1);
+        if check_every == 0 {
+            bad.push("ocean.output.check_every_steps = 0: must be >= 1".into());
+        }
+        let progress_interval_s = o.progress_interval_s.unwrap_or(10.0);
+        if progress_interval_s.is_nan() || progress_interval_s <= 0.0 {
+            bad.push(format!(
+                "ocean.output.progress_interval_s = {progress_interval_s}: must be > 0"
+            ));
+        }
+        let layout = match (self.parallel.px, self.parallel.py) {
+            (Some(px), Some(py)) if px > 0 && py > 0 => Some((px, py)),
+            (None, None) => None,
+            (px, py) => {
+                bad.push(format!(
+                    "ocean.parallel: px = {px:?}, py = {py:?}: give both (each >= 1) or neither (automatic)"
+                ));
+                None
+            }
+        };
+        if !bad.is_empty() {
+            return Err(OceanError::InvalidParams(bad));
+        }
+        Ok(Setup {
+            params: p,
+            plan: OutputPlan {
+                steps: steps as u64,
+                snapshot_every,
+                diagnostics_every,
+                checkpoint_every,
+                check_every,
+                progress_interval_s,
+                run_dir,
+                restart: o.restart.clone(),
+            },
+            layout,
+        })
+    }
+}
+
+fn seconds(v: &DurationValue, key: &str, bad: &mut Vec<String>) -> Option<f64> {
+    let s = match v {
+        DurationValue::Seconds(s) => Ok(*s),
+        DurationValue::Text(t) => parse_duration(t),
+    };
+    s.map_err(|m| bad.push(format!("{key}: {m}"))).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> std::result::Result<OceanConfig, coupler::config::ConfigError> {
+        let exp = coupler::ExperimentFile::parse(text, "test.toml".as_ref())?;
+        Ok(exp.section("ocean")?.unwrap_or_default())
+    }
+
+    #[test]
+    fn defaults_resolve_to_daily_output() {
+        let setup = parse("[ocean]\n")
+            .unwrap()
+            .resolve(10.0 * 86_400.0, "out".into())
+            .unwrap();
+        assert_eq!(setup.params, Params::default());
+        assert_eq!(setup.plan.snapshot_every as f64 * setup.params.dt, 86_400.0);
+        assert_eq!(setup.plan.checkpoint_every, 0);
+    }
+
+    #[test]
+    fn typos_get_a_suggestion_and_bad_values_their_range() {
+        let err = parse("[ocean.grid]\nnxx = 64\n").unwrap_err().to_string();
+        assert!(err.contains("ocean.grid") && err.contains("nx"), "{err}");
+        let cfg =
+            parse("[ocean.grid]\nnx = 4\n[ocean.output]\nsnapshot_interval = \"7s\"\n").unwrap();
+        let err = cfg.resolve(86_400.0, "out".into()).unwrap_err().to_string();
+        assert!(err.contains("nx = 4: allowed range"), "{err}");
+        assert!(
+            err.contains("snapshot_interval = 7 s: must be a positive multiple"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! The crate's error type: every message carries the values involved.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the ocean model library.
+#[derive(Debug, thiserror::Error)]
+pub enum OceanError {
+    /// One or more parameters are out of range; each line names the key, value and allowed range.
+    #[error("invalid ocean parameters:\n  {}", .0.join("\n  "))]
+    InvalidParams(Vec<String>),
+    /// The configuration file could not be read or parsed.
+    #[error("config {path}: {message}")]
+    Config { path: PathBuf, message: String },
+    /// The decomposition does not fit the grid or the communicator.
+    #[error("decomposition: {0}")]
+    Decomposition(String),
+    /// NetCDF output or checkpoint input failed.
+    #[error("NetCDF file {path}: {message}")]
+    NetCdf { path: PathBuf, message: String },
+    /// A checkpoint does not match the run it should restart.
+    #[error("restart file {path}: {message}")]
+    Restart { path: PathBuf, message: String },
+    /// The model state became non-finite or exceeded the CFL limit.
+    #[error(
+        "model blew up at step {step} (t = {time_s} s): {field} = {value} at global cell \
+         (i = {i}, j = {j}); max CFL {cfl:.3}. Last good state written to {last_good}"
+    )]
+    Unstable {
+        step: u64,
+        time_s: f64,
+        field: &'static str,
+        value: f64,
+        i: usize,
+        j: usize,
+        cfl: f64,
+        last_good: PathBuf,
+    },
+    /// Error reported by the coupling library.
+    #[error("coupler: {0}")]
+    Coupler(String),
+    /// Plain I/O error with the path involved.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for the crate.
+pub type Result<T> = std::result::Result<T, OceanError>;

@@ -1,0 +1,59 @@
+//! Pressure gradient and kinetic-energy gradient: −∇B with B = g η + ½|u|²  [m s⁻²].
+//!
+//! B lives at T-points [m² s⁻²]; ½|u|² is the average of the four face values
+//! ¼(u²[i−1] + u²[i] + v²[j−1] + v²[j]), the choice that keeps the scheme's energy
+//! conservation exact.
+
+use crate::field::Field;
+
+use super::Rows;
+
+/// Bernoulli potential of the current RK stage.
+pub struct Bernoulli {
+    /// B = g η + ½|u|² at T-points, on i, j ∈ [−1, n] (m² s⁻²).
+    pub b: Field,
+}
+
+impl Bernoulli {
+    pub fn new(ni: usize, nj: usize) -> Self {
+        Bernoulli {
+            b: Field::zeros(ni, nj),
+        }
+    }
+
+    /// B on `rows` (within [−1, nj]), i ∈ [−1, ni].
+    pub fn update(&mut self, gravity: f64, u: &Field, v: &Field, eta: &Field, rows: Rows) {
+        let n = u.ni + 2;
+        for j in rows {
+            let (uw, ue) = (u.span(-2, j, n), u.span(-1, j, n));
+            let (vs, vn) = (v.span(-1, j - 1, n), v.span(-1, j, n));
+            let e = eta.span(-1, j, n);
+            let out = self.b.span_mut(-1, j, n);
+            for i in 0..n {
+                let ke = 0.25 * (uw[i] * uw[i] + ue[i] * ue[i] + vs[i] * vs[i] + vn[i] * vn[i]);
+                out[i] = gravity * e[i] + ke;
+            }
+        }
+    }
+
+    /// du −= ∂x B, dv −= ∂y B on the owned points of `rows`.
+    pub fn add_tendency(&self, dx: f64, dy: f64, du: &mut Field, dv: &mut Field, rows: Rows) {
+        let ni = du.ni;
+        let (rdx, rdy) = (1.0 / dx, 1.0 / dy);
+        for j in rows {
+            let (b0, be, bn) = (
+                self.b.span(0, j, ni),
+                self.b.span(1, j, ni),
+                self.b.span(0, j + 1, ni),
+            );
+            let out = du.span_mut(0, j, ni);
+            for i in 0..ni {
+                out[i] -= (be[i] - b0[i]) * rdx;
+            }
+            let out = dv.span_mut(0, j, ni);
+            for i in 0..ni {
+                out[i] -= (bn[i] - b0[i]) * rdy;
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Continuity: ∂η/∂t = −∂x(h u) − ∂y(h v)  [m s⁻¹], with h = H + η [m].
+//!
+//! The layer thickness is averaged to the faces, giving the mass fluxes
+//! U = h̄ˣ u and V = h̄ʸ v [m² s⁻¹], which the PV flux reuses. The divergence
+//! telescopes, so with U = V = 0 on the walls the volume is conserved to round-off.
+
+use crate::field::Field;
+use crate::grid::HALO;
+
+use super::Rows;
+
+/// Layer thickness and mass fluxes of the current RK stage.
+pub struct MassFluxes {
+    /// Layer thickness h = H + η at T-points (m).
+    pub h: Field,
+    /// Zonal mass flux U = h̄ˣ u at u-points (m² s⁻¹).
+    pub uh: Field,
+    /// Meridional mass flux V = h̄ʸ v at v-points (m² s⁻¹).
+    pub vh: Field,
+}
+
+impl MassFluxes {
+    pub fn new(ni: usize, nj: usize) -> Self {
+        MassFluxes {
+            h: Field::zeros(ni, nj),
+            uh: Field::zeros(ni, nj),
+            vh: Field::zeros(ni, nj),
+        }
+    }
+
+    /// h on `h_rows` (full width); U (i ∈ [−2, ni]) and V (full width) on `rows`.
+    /// V on row j needs h on row j + 1.
+    pub fn update(
+        &mut self,
+        depth: f64,
+        u: &Field,
+        v: &Field,
+        eta: &Field,
+        h_rows: Rows,
+        rows: Rows,
+    ) {
+        let w = self.h.stride;
+        for j in h_rows {
+            let e = eta.span(-(HALO as isize), j, w);
+            let h = self.h.span_mut(-(HALO as isize), j, w);
+            for i in 0..w {
+                h[i] = depth + e[i];
+            }
+        }
+        let (ni, hw) = (u.ni as isize, HALO as isize);
+        let n = (ni + 1 + hw) as usize;
+        for j in rows.clone() {
+            let (h0, h1) = (self.h.span(-hw, j, n), self.h.span(1 - hw, j, n));
+            let uu = u.span(-hw, j, n);
+            let out = self.uh.span_mut(-hw, j, n);
+            for i in 0..n {
+                out[i] = 0.5 * (h0[i] + h1[i]) * uu[i];
+            }
+        }
+        for j in rows {
+            let (h0, h1) = (self.h.span(-hw, j, w), self.h.span(-hw, j + 1, w));
+            let vv = v.span(-hw, j, w);
+            let out = self.vh.span_mut(-hw, j, w);
+            for i in 0..w {
+                out[i] = 0.5 * (h0[i] + h1[i]) * vv[i];
+            }
+        }
+    }
+
+    /// deta = −(U[i] − U[i−1])/dx − (V[j] − V[j−1])/dy on the owned cells of `rows` (sets deta).
+    pub fn set_tendency(&self, dx: f64, dy: f64, deta: &mut Field, rows: Rows) {
+        let ni = deta.ni;
+        let (rdx, rdy) = (1.0 / dx, 1.0 / dy);
+        for j in rows {
+            let (ue, uw) = (self.uh.span(0, j, ni), self.uh.span(-1, j, ni));
+            let (vn, vs) = (self.vh.span(0, j, ni), self.vh.span(0, j - 1, ni));
+            let out = deta.span_mut(0, j, ni);
+            for i in 0..ni {
+                out[i] = -(ue[i] - uw[i]) * rdx - (vn[i] - vs[i]) * rdy;
+            }
+        }
+    }
+}

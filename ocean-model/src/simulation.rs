@@ -1,0 +1,329 @@
+//! The run: grid → model → output writers → time loop, over the ocean communicator.
+
+use std::path::PathBuf;
+
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::config::{OutputPlan, Setup};
+use crate::coupled::OceanCoupling;
+use crate::diagnostics::{self, relative_vorticity};
+use crate::domain::Domain;
+use crate::error::{OceanError, Result};
+use crate::grid::Decomposition;
+use crate::halo::Halo;
+use crate::output::{self, RecordWriter, DIAGNOSTIC_VARS};
+use crate::params::Params;
+use crate::physics::Rhs;
+use crate::progress::{Progress, Speed};
+use crate::state::State;
+use crate::timestepper::{fill_state_halos, Rk4};
+
+/// A decomposed model, ready to step.
+pub struct Simulation {
+    pub params: Params,
+    pub plan: OutputPlan,
+    pub domain: Domain,
+    pub state: State,
+    pub rhs: Rhs,
+    halo: Halo,
+    rk4: Rk4,
+    /// Steps done since t = 0.
+    pub step: u64,
+    /// State and step of the last passed stability check.
+    last_good: (State, u64),
+    /// Five global arrays on rank 0 (empty elsewhere) and a local work array.
+    globals: [Vec<f64>; 5],
+    work: Vec<f64>,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub steps: u64,
+    pub speed: Speed,
+}
+
+impl Simulation {
+    /// Decompose over `comm`, set up the terms and read the restart file if any.
+    pub fn new(setup: Setup, comm: SimpleCommunicator) -> Result<Self> {
+        let Setup {
+            params: p,
+            plan,
+            layout,
+        } = setup;
+        let decomp = Decomposition::new(p.nx, p.ny, comm.size() as usize, layout)?;
+        let domain = Domain::new(comm, decomp);
+        let b = domain.rank_box;
+        let mut sim = Simulation {
+            state: State::zeros(b.ni, b.nj),
+            rhs: Rhs::new(&p, b),
+            halo: domain.halo(p.walls),
+            rk4: Rk4::new(b.ni, b.nj),
+            step: 0,
+            last_good: (State::zeros(b.ni, b.nj), 0),
+            globals: std::array::from_fn(|_| {
+                if domain.is_root() {
+                    vec![0.0; p.cells()]
+                } else {
+                    Vec::new()
+                }
+            }),
+            work: vec![0.0; b.ni * b.nj],
+            params: p,
+            plan,
+            domain,
+        };
+        if let Some(path) = sim.plan.restart.clone() {
+            let ck = checkpoint::read(&path, &sim.params)?;
+            sim.load(&ck);
+        }
+        fill_state_halos(&mut sim.halo, &mut sim.state);
+        sim.last_good = (sim.state.clone(), sim.step);
+        Ok(sim)
+    }
+
+    fn load(&mut self, ck: &Checkpoint) {
+        let b = self.domain.rank_box;
+        let nx = self.params.nx;
+        let [u, v, eta, sx, sy] = &ck.arrays;
+        for (field, global) in [
+            (&mut self.state.u, u),
+            (&mut self.state.v, v),
+            (&mut self.state.eta, eta),
+        ] {
+            checkpoint::extract_box(global, nx, b, &mut self.work);
+            field.set_interior_from(&self.work);
+        }
+        checkpoint::extract_box(sx, nx, b, &mut self.rhs.forcing.sx);
+        checkpoint::extract_box(sy, nx, b, &mut self.rhs.forcing.sy);
+        self.step = ck.step;
+    }
+
+    /// Model time (s).
+    pub fn time(&self) -> f64 {
+        self.step as f64 * self.params.dt
+    }
+
+    /// Run the planned number of steps, writing output on its schedules.
+    pub fn run(&mut self, mut coupling: Option<&mut OceanCoupling>) -> Result<Summary> {
+        let plan = self.plan.clone();
+        let root = self.domain.is_root();
+        std::fs::create_dir_all(&plan.run_dir).map_err(|source| OceanError::Io {
+            path: plan.run_dir.clone(),
+            source,
+        })?;
+        let suffix = if self.step == 0 {
+            String::new()
+        } else {
+            format!("_from_step{}", self.step)
+        };
+        let records = |every: u64| {
+            plan.steps
+                .checked_div(every)
+                .map_or(0, |k| (k + 1) as usize)
+        };
+        let nc = |e| output::nc_err(&plan.run_dir, e);
+        let snap_ds =
+            output::snapshot_dataset(&self.params, records(plan.snapshot_every)).map_err(nc)?;
+        let diag_ds = output::diagnostics_dataset(records(plan.diagnostics_every)).map_err(nc)?;
+        let coords = output::grid_coordinates(&self.params);
+        let mut snaps = match root && plan.snapshot_every > 0 {
+            true => Some(RecordWriter::create(
+                plan.run_dir.join(format!("snapshots{suffix}.nc")),
+                &snap_ds,
+                &coords,
+            )?),
+            false => None,
+        };
+        let mut diags = match root && plan.diagnostics_every > 0 {
+            true => Some(RecordWriter::create(
+                plan.run_dir.join(format!("diagnostics{suffix}.nc")),
+                &diag_ds,
+                &[],
+            )?),
+            false => None,
+        };
+
+        let first = self.step;
+        let dt = self.params.dt;
+        if let Some(c) = coupling.as_deref_mut() {
+            c.put_masks(self.time(), &self.rhs)?;
+        }
+        self.write_outputs(0, &plan, &mut snaps, &mut diags)?;
+        let mut progress = Progress::new(root, first, plan.steps, dt, plan.progress_interval_s);
+        for n in 1..=plan.steps {
+            let t = self.time();
+            if let Some(c) = coupling.as_deref_mut() {
+                c.put_surface(t, &self.state)?;
+            }
+            let mut refresh = |f: &mut _| match coupling.as_deref_mut() {
+                Some(c) => c.get_forcing(t, f),
+                None => Ok(()),
+            };
+            self.rk4.step(
+                &mut self.state,
+                &mut self.rhs,
+                &mut self.halo,
+                dt,
+                &mut refresh,
+            )?;
+            self.step += 1;
+            if n % plan.check_every == 0 || n == plan.steps {
+                self.check_stability()?;
+            }
+            self.write_outputs(n, &plan, &mut snaps, &mut diags)?;
+            progress.tick(self.step);
+        }
+        if plan.checkpoint_every == 0 || plan.steps % plan.checkpoint_every != 0 {
+            self.write_checkpoint(checkpoint::path_for(&plan.run_dir, self.step))?;
+        }
+        for w in [snaps, diags].into_iter().flatten() {
+            w.close()?;
+        }
+        Ok(Summary {
+            steps: plan.steps,
+            speed: progress.finish(self.step),
+        })
+    }
+
+    /// Snapshots, diagnostics and checkpoints due after `n` steps of this run.
+    fn write_outputs(
+        &mut self,
+        n: u64,
+        plan: &OutputPlan,
+        snaps: &mut Option<RecordWriter>,
+        diags: &mut Option<RecordWriter>,
+    ) -> Result<()> {
+        let due = |every: u64| every > 0 && n % every == 0;
+        if due(plan.snapshot_every) {
+            self.write_snapshot(snaps)?;
+        }
+        if due(plan.diagnostics_every) {
+            self.write_diagnostics(diags)?;
+        }
+        if n > 0 && due(plan.checkpoint_every) {
+            self.write_checkpoint(checkpoint::path_for(&plan.run_dir, self.step))?;
+        }
+        Ok(())
+    }
+
+    fn write_snapshot(&mut self, w: &mut Option<RecordWriter>) -> Result<()> {
+        let t = self.time();
+        let [gu, gv, geta, gzeta, _] = &mut self.globals;
+        self.domain.gather(&self.state.u, gu);
+        self.domain.gather(&self.state.v, gv);
+        self.domain.gather(&self.state.eta, geta);
+        relative_vorticity(&self.params, &self.state.u, &self.state.v, &mut self.work);
+        self.domain.gather_slice(&self.work, gzeta);
+        if let Some(w) = w.as_mut().filter(|w| !w.is_full()) {
+            w.write(
+                t,
+                &[("u", gu), ("v", gv), ("eta", geta), ("vorticity", gzeta)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_diagnostics(&mut self, w: &mut Option<RecordWriter>) -> Result<()> {
+        let local = diagnostics::integrals(&self.params, &self.state);
+        let cfl = self
+            .domain
+            .max(diagnostics::worst_point(&self.params, &self.state).cfl);
+        let values = [
+            self.domain.sum(local.kinetic_energy),
+            self.domain.sum(local.potential_energy),
+            self.domain.sum(local.volume),
+            cfl,
+        ];
+        if let Some(w) = w.as_mut().filter(|w| !w.is_full()) {
+            let vars: Vec<(&str, &[f64])> = DIAGNOSTIC_VARS
+                .iter()
+                .zip(&values)
+                .map(|((n, ..), v)| (*n, std::slice::from_ref(v)))
+                .collect();
+            w.write(self.time(), &vars)?;
+        }
+        Ok(())
+    }
+
+    /// Gather the state and forcing and write a checkpoint (collective; rank 0 writes).
+    pub fn write_checkpoint(&mut self, path: PathBuf) -> Result<()> {
+        let time = self.time();
+        let [gu, gv, geta, gsx, gsy] = &mut self.globals;
+        self.domain.gather(&self.state.u, gu);
+        self.domain.gather(&self.state.v, gv);
+        self.domain.gather(&self.state.eta, geta);
+        let n = self.work.len();
+        self.domain.gather_slice(&self.rhs.forcing.sx[..n], gsx);
+        self.domain.gather_slice(&self.rhs.forcing.sy[..n], gsy);
+        if self.domain.is_root() {
+            let arrays = [&gu[..], &gv[..], &geta[..], &gsx[..], &gsy[..]];
+            checkpoint::write(&path, &self.params, self.step, time, arrays)?;
+        }
+        Ok(())
+    }
+
+    /// Stop with the location of the problem if the state is non-finite or CFL > 1;
+    /// the last good state is written as a checkpoint first.
+    fn check_stability(&mut self) -> Result<()> {
+        let w = diagnostics::worst_point(&self.params, &self.state);
+        let b = self.domain.rank_box;
+        let bad = if w.non_finite.is_some() { 1.0 } else { 0.0 };
+        let value = w.non_finite.map_or(w.cfl, |(_, v)| v);
+        let code = match w.non_finite.map(|(n, _)| n) {
+            Some("u") => 1.0,
+            Some("v") => 2.0,
+            Some(_) => 3.0,
+            None => 0.0,
+        };
+        let mine = [
+            bad,
+            if w.cfl.is_finite() { w.cfl } else { f64::MAX },
+            (b.i0 + w.i) as f64,
+            (b.j0 + w.j) as f64,
+            value,
+            code,
+        ];
+        let mut all = vec![0.0; 6 * self.domain.decomp.size()];
+        self.domain.all_gather(mine, &mut all);
+        let worst = all
+            .chunks_exact(6)
+            .max_by(|a, b| {
+                (a[0], a[1])
+                    .partial_cmp(&(b[0], b[1]))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+            .map(|c| c.to_vec())
+            .unwrap_or_default();
+        if worst.len() == 6 && (worst[0] > 0.0 || worst[1] > 1.0) {
+            let (state, step) = self.last_good.clone();
+            let path = checkpoint::path_for(&self.plan.run_dir, step);
+            let (bad_state, bad_step) = (std::mem::replace(&mut self.state, state), self.step);
+            self.step = step;
+            self.write_checkpoint(path.clone())?;
+            self.state = bad_state;
+            self.step = bad_step;
+            let field = match worst[5] as u8 {
+                1 => "u",
+                2 => "v",
+                3 => "eta",
+                _ => "CFL",
+            };
+            return Err(OceanError::Unstable {
+                step: self.step,
+                time_s: self.time(),
+                field,
+                value: worst[4],
+                i: worst[2] as usize,
+                j: worst[3] as usize,
+                cfl: worst[1],
+                last_good: path,
+            });
+        }
+        self.last_good.0.copy_from(&self.state);
+        self.last_good.1 = self.step;
+        Ok(())
+    }
+}
