@@ -50,12 +50,13 @@ impl OceanCoupling {
             let ours = e.src.component == COMPONENT || e.dst.component == COMPONENT;
             if let (true, Period::Every(p)) = (ours, e.period) {
                 if !coupler::config::is_multiple(p, dt) || p < dt {
-                    return Err(OceanError::Coupler(format!(
+                    let reason = format!(
                         "{}: period {p} s ({} → {}) is not a multiple of the ocean time step dt = {dt} s",
                         e.key(),
                         e.src,
                         e.dst
-                    )));
+                    );
+                    return Err(cerr(cpl.abandon(&reason)));
                 }
             }
         }

@@ -159,9 +159,15 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             sim.run(None)?;
         }
         Some(cfg) => {
-            let cpl = Coupler::init(world, COMPONENT, &cfg).context("joining the coupled job")?;
+            let mut cpl =
+                Coupler::init(world, COMPONENT, &cfg).context("joining the coupled job")?;
             let comm = cpl.local_comm().duplicate();
-            let mut sim = Simulation::new(setup, comm)?;
+            // A start-up error from here to enddef goes through abandon(): every component
+            // then stops at once with this reason instead of waiting for the timeout.
+            let mut sim = match Simulation::new(setup, comm) {
+                Ok(sim) => sim,
+                Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
+            };
             let mut coupling = OceanCoupling::new(cpl, sim.domain.rank_box, levels, sim.params.dt)?;
             log_start(&sim, "coupled");
             sim.run(Some(&mut coupling))?;

@@ -1,0 +1,135 @@
+//! The real programs end to end: ocean-model and ml-server in one MPMD launch with the
+//! default experiment (shortened), in either launch order, and through a Slurm plan.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use eddylink_tests::{run_mpmd, run_with_limit, scratch_dir, workspace_bin, Outcome, Part};
+
+const LIMIT: Duration = Duration::from_secs(240);
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the repository")
+        .to_path_buf()
+}
+
+/// The default experiment, shortened to `duration`, written into a scratch folder.
+fn default_experiment(test: &str, duration: &str) -> (PathBuf, String) {
+    let text = std::fs::read_to_string(repo().join("configs/double_gyre_64.toml"))
+        .expect("the default config exists");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("duration = "))
+        .expect("[run] duration");
+    let text = text.replacen(line, &format!("duration = \"{duration}\""), 1);
+    let dir = scratch_dir(test);
+    let path = dir.join("exp.toml");
+    std::fs::write(&path, text).expect("scratch is writable");
+    (dir, path.display().to_string())
+}
+
+/// Reads `coupler_timing_<component>.json` and returns (field, direction) → exchanges.
+fn exchanges(run_dir: &Path, component: &str) -> Vec<(String, String, u64)> {
+    let path = run_dir.join(format!("coupler_timing_{component}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    json["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (
+                s("field"),
+                s("direction"),
+                f["exchanges"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn assert_round_trip(out: &Outcome, dir: &Path, coupling_times: u64) {
+    assert!(
+        out.succeeded(),
+        "the coupled run failed (code {:?}):\n{}",
+        out.code,
+        out.output()
+    );
+    let run_dir = dir.join("out/double_gyre_64");
+    let ocean = exchanges(&run_dir, "ocean");
+    let ml = exchanges(&run_dir, "ml");
+    for (field, dir_, n) in [
+        ("u", "put", coupling_times),
+        ("sx", "get", coupling_times),
+        ("mask_u", "put", 1),
+    ] {
+        assert!(
+            ocean.contains(&(field.into(), dir_.into(), n)),
+            "ocean {field} {dir_} ≠ {n}: {ocean:?}"
+        );
+    }
+    for (field, dir_, n) in [("u", "get", coupling_times), ("sx", "put", coupling_times)] {
+        assert!(
+            ml.contains(&(field.into(), dir_.into(), n)),
+            "ml {field} {dir_} ≠ {n}: {ml:?}"
+        );
+    }
+    for file in ["snapshots.nc", "diagnostics.nc"] {
+        assert!(
+            run_dir.join(file).exists(),
+            "{file} missing in {}",
+            run_dir.display()
+        );
+    }
+}
+
+#[test]
+fn ocean_and_ml_server_find_each_other_and_exchange_fields() {
+    let (dir, cfg) = default_experiment("skeleton", "1d");
+    let parts = [
+        Part::new(2, workspace_bin("ocean-model"), &["--config", &cfg]),
+        Part::new(1, workspace_bin("ml-server"), &["--config", &cfg]),
+    ];
+    let out = run_mpmd(&parts, &dir, LIMIT);
+    // 1 day of 2-hour coupling: 12 round trips.
+    assert_round_trip(&out, &dir, 12);
+}
+
+#[test]
+fn launch_order_does_not_matter() {
+    let (dir, cfg) = default_experiment("skeleton_reversed", "1d");
+    let parts = [
+        Part::new(1, workspace_bin("ml-server"), &["--config", &cfg]),
+        Part::new(2, workspace_bin("ocean-model"), &["--config", &cfg]),
+    ];
+    let out = run_mpmd(&parts, &dir, LIMIT);
+    assert_round_trip(&out, &dir, 12);
+}
+
+#[test]
+fn a_slurm_plan_runs_locally_through_mpiexec() {
+    let (dir, cfg) = default_experiment("slurm_plan", "12h");
+    let bin = workspace_bin("ocean-model")
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    let plan = Command::new(repo().join("jobs/slurm/multiprog.sh"))
+        .args([cfg.as_str(), "2", "1", bin.as_str()])
+        .output()
+        .expect("multiprog.sh runs");
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let plan_file = dir.join("plan.conf");
+    std::fs::write(&plan_file, &plan.stdout).expect("writable");
+    let mut cmd = Command::new(repo().join("jobs/slurm/plan-to-mpiexec.sh"));
+    cmd.arg(&plan_file);
+    let out = run_with_limit(cmd, &dir, LIMIT);
+    assert_round_trip(&out, &dir, 6);
+}
