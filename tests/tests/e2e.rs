@@ -96,6 +96,43 @@ fn ocean_and_ml_server_find_each_other_and_exchange_fields() {
     let out = run_mpmd(&parts, &dir, LIMIT);
     // 1 day of 2-hour coupling: 12 round trips.
     assert_round_trip(&out, &dir, 12);
+    check_outputs_open_in_xarray(&dir.join("out/double_gyre_64"));
+}
+
+/// Opens the run's NetCDF files with xarray, as a user would, and checks what a user relies on.
+fn check_outputs_open_in_xarray(run_dir: &Path) {
+    let Some(python) = std::env::var_os("EDDYLINK_PYTHON") else {
+        eprintln!("SKIPPED xarray check: EDDYLINK_PYTHON is not set (run `make setup`)");
+        return;
+    };
+    let script = r#"
+import sys, xarray as xr, numpy as np
+run = sys.argv[1]
+snap = xr.open_dataset(run + "/snapshots.nc")
+diag = xr.open_dataset(run + "/diagnostics.nc")
+for name in ["u", "v", "eta", "vorticity"]:
+    var = snap[name]
+    assert "units" in var.attrs and "long_name" in var.attrs, name
+for dim in ["x", "y", "x_u", "y_v"]:
+    assert snap[dim].attrs.get("units") == "m", dim
+assert snap.sizes["time"] >= 1 and diag.sizes["time"] >= 2
+assert np.isfinite(snap["eta"].values).all()
+ke = diag["kinetic_energy"].values
+assert ke[-1] > ke[0] >= 0.0, ke   # the wind spins the gyres up from rest
+print("xarray ok:", dict(snap.sizes), "KE", ke[-1])
+"#;
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(run_dir)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "xarray could not read the outputs:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
