@@ -20,6 +20,36 @@ const TAG_CYCLE: u64 = 30_000;
 /// array (posted in `get`) instead of through a buffer posted in advance: it saves a copy of
 /// large fields, while small ones keep the lower latency of a receive posted early.
 const DIRECT_MIN_VALUES: usize = 1 << 16;
+/// A message goes out in chunks of this many values, each sent as soon as it is packed, so
+/// the receiver copies one chunk while the sender packs the next.
+const CHUNK_VALUES: usize = 1 << 16;
+
+/// Splits a message's (offset, length) blocks into chunks of `chunk` values each (the last
+/// may be shorter), cutting blocks that straddle a chunk boundary.
+fn chunked_blocks(
+    blocks: impl IntoIterator<Item = (usize, usize)>,
+    chunk: usize,
+) -> Vec<Vec<(usize, usize)>> {
+    let mut chunks = vec![Vec::new()];
+    let mut room = chunk;
+    for (mut offset, mut len) in blocks {
+        while len > 0 {
+            if room == 0 {
+                chunks.push(Vec::new());
+                room = chunk;
+            }
+            let take = len.min(room);
+            chunks
+                .last_mut()
+                .expect("one chunk at least")
+                .push((offset, take));
+            offset += take;
+            len -= take;
+            room -= take;
+        }
+    }
+    chunks
+}
 
 /// The time axis of an exchange: which model times move data, and their message tags.
 #[derive(Debug, Clone, Copy)]
@@ -110,7 +140,8 @@ struct Outgoing {
     peer: i32,
     pieces: Vec<Piece>,
     len: usize,
-    in_flight: VecDeque<(Request, Vec<f32>)>,
+    /// Buffers whose chunks are still being sent, oldest first.
+    in_flight: VecDeque<(Vec<Request>, Vec<f32>)>,
     spare: Vec<Vec<f32>>,
 }
 
@@ -209,6 +240,20 @@ impl Sender {
         let mut bytes = 0;
         for o in outgoing.iter_mut() {
             let mut buf = o.take_buffer(deadline)?;
+            let peer = o.peer;
+            let mut reqs = Vec::with_capacity(o.len.div_ceil(CHUNK_VALUES));
+            let mut sent = 0;
+            // Sends every complete chunk packed so far (and the rest when `last`).
+            let mut send_packed = |buf: &Vec<f32>, last: bool| {
+                while buf.len() - sent >= CHUNK_VALUES || (last && buf.len() > sent) {
+                    let end = (sent + CHUNK_VALUES).min(buf.len());
+                    // SAFETY: `buf` has capacity for the whole message (take_buffer), so
+                    // packing further never moves it; the sent part is not written again,
+                    // and the buffer is kept in `in_flight` until every chunk has completed.
+                    reqs.push(unsafe { transport::isend(&buf[sent..end], peer, tag, comm) });
+                    sent = end;
+                }
+            };
             match period_result {
                 Some(values) => pack(
                     &o.pieces,
@@ -217,15 +262,22 @@ impl Sender {
                     my_box.cells(),
                     values,
                     &mut buf,
+                    &mut send_packed,
                 ),
-                None => pack(&o.pieces, *my_box, *levels, level_stride, data, &mut buf),
+                None => pack(
+                    &o.pieces,
+                    *my_box,
+                    *levels,
+                    level_stride,
+                    data,
+                    &mut buf,
+                    &mut send_packed,
+                ),
             }
+            send_packed(&buf, true);
             debug_assert_eq!(buf.len(), o.len);
             bytes += 4 * buf.len() as u64;
-            // SAFETY: the buffer moves into `in_flight` (its heap storage stays put) and is
-            // not touched again until the request has completed.
-            let req = unsafe { transport::isend(&buf, o.peer, tag, comm) };
-            o.in_flight.push_back((req, buf));
+            o.in_flight.push_back((reqs, buf));
         }
         self.static_sent = true;
         Ok(Some(bytes))
@@ -237,7 +289,7 @@ impl Sender {
             let mut reqs: Vec<Request> = o
                 .in_flight
                 .drain(..)
-                .map(|(r, b)| {
+                .flat_map(|(r, b)| {
                     o.spare.push(b);
                     r
                 })
@@ -252,8 +304,8 @@ impl Outgoing {
     /// A buffer free to fill: a spare one, a completed one, a new one while few are in
     /// flight, or else the oldest once its send completes.
     fn take_buffer(&mut self, deadline: Instant) -> Result<Vec<f32>, std::time::Duration> {
-        while let Some((req, _)) = self.in_flight.front_mut() {
-            if !req.test() {
+        while let Some((reqs, _)) = self.in_flight.front_mut() {
+            if !reqs.iter_mut().all(Request::test) {
                 break;
             }
             if let Some((_, buf)) = self.in_flight.pop_front() {
@@ -264,17 +316,19 @@ impl Outgoing {
             Some(buf) => buf,
             None if self.in_flight.len() < MAX_IN_FLIGHT => Vec::with_capacity(self.len),
             None => {
-                let (mut req, buf) = self.in_flight.pop_front().expect("in flight is full");
-                transport::wait_all(std::slice::from_mut(&mut req), deadline)?;
+                let (mut reqs, buf) = self.in_flight.pop_front().expect("in flight is full");
+                transport::wait_all(&mut reqs, deadline)?;
                 buf
             }
         };
         buf.clear();
+        buf.reserve(self.len); // packing must never reallocate under chunks in flight
         Ok(buf)
     }
 }
 
-/// Appends this rank's values of `pieces` to `out`: piece by piece, level by level, row by row.
+/// Appends this rank's values of `pieces` to `out`: piece by piece, level by level, row by
+/// row, calling `packed(out, false)` after each row so that full chunks can leave at once.
 fn pack<T: Element>(
     pieces: &[Piece],
     my_box: Region,
@@ -282,6 +336,7 @@ fn pack<T: Element>(
     level_stride: usize,
     data: &[T],
     out: &mut Vec<f32>,
+    packed: &mut impl FnMut(&Vec<f32>, bool),
 ) {
     for p in pieces {
         let (i, j) = (p.cells.i0 - my_box.i0, p.cells.j0 - my_box.j0);
@@ -289,6 +344,7 @@ fn pack<T: Element>(
             for row in 0..p.cells.nj {
                 let start = level * level_stride + (j + row) * my_box.ni + i;
                 T::extend_wire(out, &data[start..start + p.cells.ni]);
+                packed(out, false);
             }
         }
     }
@@ -300,7 +356,8 @@ struct Incoming {
     peer: i32,
     pieces: Vec<Piece>,
     buf: Vec<f32>,
-    request: Option<Request>,
+    /// One receive per chunk of the message, while posted.
+    requests: Vec<Request>,
 }
 
 /// The receiving side of an exchange on one rank.
@@ -319,7 +376,7 @@ pub(crate) struct Receiver {
     /// Receive large messages directly into the caller's array.
     direct: bool,
     /// Datatypes scattering each incoming message into an array of the cached level stride.
-    scatters: Option<(usize, Vec<transport::Scatter>)>,
+    scatters: Option<(usize, Vec<Vec<transport::Scatter>>)>,
 }
 
 impl Receiver {
@@ -340,7 +397,7 @@ impl Receiver {
                     peer,
                     pieces: vec![p],
                     buf: Vec::new(),
-                    request: None,
+                    requests: Vec::new(),
                 }),
             }
         }
@@ -388,9 +445,12 @@ impl Receiver {
     fn post_buffers(&mut self, label: f64, comm: &SimpleCommunicator) {
         let tag = self.clock.tag(label);
         for m in &mut self.incoming {
-            // SAFETY: `m.buf` is not touched again until this request completes in `wait`
-            // (or is cancelled in `cancel`).
-            m.request = Some(unsafe { transport::irecv(&mut m.buf, m.peer, tag, comm) });
+            for chunk in m.buf.chunks_mut(CHUNK_VALUES) {
+                // SAFETY: `m.buf` is not touched again until these requests complete in
+                // `complete` (or are cancelled in `cancel`).
+                m.requests
+                    .push(unsafe { transport::irecv(chunk, m.peer, tag, comm) });
+            }
         }
     }
 
@@ -410,7 +470,7 @@ impl Receiver {
                 .incoming
                 .iter()
                 .map(|m| {
-                    transport::Scatter::new(m.pieces.iter().flat_map(|p| {
+                    let blocks = m.pieces.iter().flat_map(|p| {
                         (0..levels).flat_map(move |level| {
                             (0..p.cells.nj).map(move |row| {
                                 (
@@ -419,7 +479,11 @@ impl Receiver {
                                 )
                             })
                         })
-                    }))
+                    });
+                    chunked_blocks(blocks, CHUNK_VALUES)
+                        .into_iter()
+                        .map(transport::Scatter::new)
+                        .collect()
                 })
                 .collect();
             self.scatters = Some((level_stride, types));
@@ -428,12 +492,14 @@ impl Receiver {
         let Some((_, types)) = &self.scatters else {
             return;
         };
-        for (m, scatter) in self.incoming.iter_mut().zip(types) {
-            // SAFETY: the caller checked that `out` holds the whole layout, which covers
-            // every block; `complete` waits for (or cancels) the request before returning.
-            m.request = Some(unsafe {
-                transport::irecv_scatter(out.as_mut_ptr(), scatter, m.peer, tag, comm)
-            });
+        for (m, chunks) in self.incoming.iter_mut().zip(types) {
+            for scatter in chunks {
+                // SAFETY: the caller checked that `out` holds the whole layout, which covers
+                // every block; `complete` waits for (or cancels) the requests before returning.
+                m.requests.push(unsafe {
+                    transport::irecv_scatter(out.as_mut_ptr(), scatter, m.peer, tag, comm)
+                });
+            }
         }
     }
 
@@ -496,7 +562,7 @@ impl Receiver {
         let mut reqs: Vec<Request> = self
             .incoming
             .iter_mut()
-            .filter_map(|m| m.request.take())
+            .flat_map(|m| m.requests.drain(..))
             .collect();
         if let Err(waited) = transport::wait_all(&mut reqs, deadline) {
             // `out` is borrowed for this call only: no receive into it may outlive it.
@@ -542,9 +608,7 @@ impl Receiver {
     /// Retires receives that no send will match (the run stopped early).
     pub fn cancel(&mut self) -> Option<f64> {
         for m in &mut self.incoming {
-            if let Some(r) = m.request.take() {
-                r.cancel();
-            }
+            m.requests.drain(..).for_each(Request::cancel);
         }
         self.posted.take()
     }
@@ -580,6 +644,19 @@ mod tests {
         );
         assert_eq!(c.next(32400.0), None);
         assert_eq!(c.tag(7200.0), 2);
+    }
+
+    #[test]
+    fn blocks_are_cut_at_chunk_boundaries() {
+        let chunks = chunked_blocks([(0, 3), (10, 4), (20, 2)], 4);
+        assert_eq!(
+            chunks,
+            vec![vec![(0, 3), (10, 1)], vec![(11, 3), (20, 1)], vec![(21, 1)]]
+        );
+        assert_eq!(
+            chunked_blocks([(5, 8)], 4),
+            vec![vec![(5, 4)], vec![(9, 4)]]
+        );
     }
 
     #[test]
