@@ -46,16 +46,6 @@ pub fn run_one(comm: &SimpleCommunicator, n: usize, steps: u64) -> Result<BenchR
     for _ in 0..steps / 10 + 1 {
         rk4.step(&mut state, &mut rhs, &mut halo, p.dt, &mut |_| Ok(()))?;
     }
-    {
-        let c = |f: &crate::field::Field| f.data.iter().filter(|x| x.is_subnormal()).count();
-        eprintln!(
-            "subnormal u {} v {} eta {} tot {}",
-            c(&state.u),
-            c(&state.v),
-            c(&state.eta),
-            state.u.data.len()
-        );
-    }
     comm.barrier();
     let start = Instant::now();
     for _ in 0..steps {

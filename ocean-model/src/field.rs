@@ -14,11 +14,17 @@ pub enum Stagger {
 }
 
 /// Flat `(ni + 2 HALO) × (nj + 2 HALO)` array; local index (i, j) runs from −HALO.
+///
+/// A scratch field can instead keep only a few recent rows ([`Field::row_ring`]):
+/// row j then lives in slot (j + HALO) mod the ring size, and a row-by-row sweep
+/// keeps the whole field in cache.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     pub ni: usize,
     pub nj: usize,
     pub stride: usize,
+    /// Stored rows minus one, a power of two minus one, for a ring; all ones otherwise.
+    row_mask: usize,
     pub data: Vec<f64>,
 }
 
@@ -30,14 +36,29 @@ impl Field {
             ni,
             nj,
             stride,
+            row_mask: usize::MAX,
             data: vec![0.0; stride * (nj + 2 * HALO)],
+        }
+    }
+
+    /// A scratch field of full width that keeps only the last `rows` rows written
+    /// (`rows` rounded up to a power of two): reading row j gives what was last
+    /// written to a row congruent to j.
+    pub fn row_ring(ni: usize, nj: usize, rows: usize) -> Self {
+        let (stride, rows) = (ni + 2 * HALO, rows.next_power_of_two());
+        Field {
+            ni,
+            nj,
+            stride,
+            row_mask: rows - 1,
+            data: vec![0.0; stride * rows],
         }
     }
 
     /// Flat index of local point (i, j); i, j ≥ −HALO.
     #[inline(always)]
     pub fn idx(&self, i: isize, j: isize) -> usize {
-        (j + HALO as isize) as usize * self.stride + (i + HALO as isize) as usize
+        ((j + HALO as isize) as usize & self.row_mask) * self.stride + (i + HALO as isize) as usize
     }
 
     /// Value at local (i, j).
@@ -101,5 +122,15 @@ mod tests {
         let mut out = [0.0; 6];
         f.copy_interior_to(&mut out);
         assert_eq!(out, [1., 2., 3., 4., 5., 6.]);
+    }
+
+    #[test]
+    fn row_ring_keeps_the_last_rows() {
+        let mut f = Field::row_ring(3, 100, 3);
+        for j in -2..40 {
+            f.span_mut(-2, j, f.stride).fill(j as f64);
+        }
+        assert_eq!(f.data.len(), 4 * f.stride);
+        assert_eq!((f.at(0, 39), f.at(-2, 36), f.at(4, 37)), (39.0, 36.0, 37.0));
     }
 }

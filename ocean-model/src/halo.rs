@@ -15,6 +15,9 @@ use crate::field::{Field, Stagger};
 use crate::grid::{Side, HALO};
 use crate::params::WallCondition;
 
+/// Most fields one [`Halo::fill_halos_of`] call can carry.
+pub const MAX_FIELDS: usize = 3;
+
 const TAG_EASTWARD: i32 = 11;
 const TAG_WESTWARD: i32 = 12;
 const TAG_NORTHWARD: i32 = 13;
@@ -46,7 +49,7 @@ impl Halo {
         nj: usize,
         walls: WallCondition,
     ) -> Self {
-        let n = HALO * (ni + 2 * HALO).max(nj + 2 * HALO);
+        let n = MAX_FIELDS * HALO * (ni + 2 * HALO).max(nj + 2 * HALO);
         Halo {
             comm,
             sides,
@@ -60,11 +63,29 @@ impl Halo {
 
     /// Refresh the halo of `f`, which lives at `stagger`.
     pub fn fill_halos(&mut self, f: &mut Field, stagger: Stagger) {
-        self.fill_x(f, stagger);
-        self.fill_y(f, stagger);
+        self.fill_halos_of([(f, stagger)]);
     }
 
-    fn fill_x(&mut self, f: &mut Field, stagger: Stagger) {
+    /// Refresh the halos of up to [`MAX_FIELDS`] fields at once: each message to a
+    /// neighbour carries all of them, so a rank waits once per side, not once per field.
+    pub fn fill_halos_of<const N: usize>(&mut self, mut fields: [(&mut Field, Stagger); N]) {
+        const { assert!(N <= MAX_FIELDS) };
+        for (f, stagger) in fields.iter_mut() {
+            self.fill_x(f, *stagger);
+        }
+        if self.sides[0] != Side::Wall || self.sides[1] != Side::Wall {
+            self.exchange(&mut fields, Axis::X);
+        }
+        for (f, stagger) in fields.iter_mut() {
+            self.fill_y(f, *stagger);
+        }
+        if self.sides[2] != Side::Wall || self.sides[3] != Side::Wall {
+            self.exchange(&mut fields, Axis::Y);
+        }
+    }
+
+    /// The west and east walls of `f` (the ranks are left to [`Self::exchange`]).
+    fn fill_x(&self, f: &mut Field, stagger: Stagger) {
         let (ni, nj) = (self.ni as isize, self.nj as isize);
         let h = HALO as isize;
         let tangential = self.tangential_sign();
@@ -112,12 +133,10 @@ impl Halo {
                 }
             }
         }
-        if self.sides[0] != Side::Wall || self.sides[1] != Side::Wall {
-            self.exchange(f, Axis::X);
-        }
     }
 
-    fn fill_y(&mut self, f: &mut Field, stagger: Stagger) {
+    /// The south and north walls of `f`, over the full row width.
+    fn fill_y(&self, f: &mut Field, stagger: Stagger) {
         let nj = self.nj as isize;
         let h = HALO as isize;
         let tangential = self.tangential_sign();
@@ -160,9 +179,6 @@ impl Halo {
                 }
             }
         }
-        if self.sides[2] != Side::Wall || self.sides[3] != Side::Wall {
-            self.exchange(f, Axis::Y);
-        }
     }
 
     fn tangential_sign(&self) -> f64 {
@@ -172,8 +188,8 @@ impl Halo {
         }
     }
 
-    /// Non-blocking exchange with the rank neighbours along one axis.
-    fn exchange(&mut self, f: &mut Field, axis: Axis) {
+    /// Non-blocking exchange of `fields` with the rank neighbours along one axis.
+    fn exchange(&mut self, fields: &mut [(&mut Field, Stagger)], axis: Axis) {
         let Some(comm) = self.comm.as_ref() else {
             return;
         };
@@ -239,9 +255,12 @@ impl Halo {
             Axis::Y => (TAG_NORTHWARD, TAG_SOUTHWARD),
         };
         let strips = [region(0, true), region(1, true)];
-        let n = strips[0].len();
+        let m = strips[0].len();
+        let n = m * fields.len();
         for (s, strip) in strips.iter().enumerate() {
-            strip.pack(f, &mut self.send[s][..n]);
+            for ((f, _), buf) in fields.iter().zip(self.send[s].chunks_exact_mut(m)) {
+                strip.pack(f, buf);
+            }
         }
         let [recv_lo, recv_hi] = &mut self.recv;
         let [send_lo, send_hi] = &self.send;
@@ -274,11 +293,13 @@ impl Halo {
                 send.wait();
             }
         });
-        if matches!(lo, Side::Rank(_)) {
-            region(0, false).unpack(f, &self.recv[0][..n]);
-        }
-        if matches!(hi, Side::Rank(_)) {
-            region(1, false).unpack(f, &self.recv[1][..n]);
+        for (s, side) in [lo, hi].into_iter().enumerate() {
+            if matches!(side, Side::Rank(_)) {
+                let strip = region(s, false);
+                for ((f, _), buf) in fields.iter_mut().zip(self.recv[s].chunks_exact(m)) {
+                    strip.unpack(f, buf);
+                }
+            }
         }
     }
 }

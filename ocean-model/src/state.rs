@@ -36,6 +36,17 @@ impl State {
         self.u.nj
     }
 
+    /// Tendency scratch that keeps only the last `rows` rows written (see
+    /// [`Field::row_ring`]).
+    pub fn row_ring(ni: usize, nj: usize, rows: usize) -> Self {
+        State {
+            levels: 1,
+            u: Field::row_ring(ni, nj, rows),
+            v: Field::row_ring(ni, nj, rows),
+            eta: Field::row_ring(ni, nj, rows),
+        }
+    }
+
     /// Copy everything, halos included, without allocating.
     pub fn copy_from(&mut self, other: &State) {
         self.u.data.copy_from_slice(&other.u.data);

@@ -4,10 +4,10 @@
 //! y_n + dt/2 k2, y_n + dt k3. Halos are refreshed before every evaluation.
 
 use crate::error::Result;
-use crate::field::{Field, Stagger};
+use crate::field::Stagger;
 use crate::halo::Halo;
 use crate::physics::forcing::ExternalForcing;
-use crate::physics::Rhs;
+use crate::physics::{simd, Rhs, Rows, STRIP};
 use crate::state::State;
 
 const STAGE_OFFSET: [f64; 3] = [0.5, 0.5, 1.0];
@@ -16,8 +16,14 @@ const WEIGHT: [f64; 4] = [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0];
 /// RK4 work arrays for one rank box.
 pub struct Rk4 {
     start: State,
+    /// The stage being read (y_n + c k) and the next one being written: two, so
+    /// that a stage can be written while the sweep over the one before still reads it.
     stage: State,
+    next_stage: State,
+    /// k of the first stage, whole box: it is used after the forcing arrives.
     tend: State,
+    /// k of the later stages, used strip by strip: the last rows only.
+    tend_strip: State,
 }
 
 impl Rk4 {
@@ -25,7 +31,9 @@ impl Rk4 {
         Rk4 {
             start: State::zeros(ni, nj),
             stage: State::zeros(ni, nj),
+            next_stage: State::zeros(ni, nj),
             tend: State::zeros(ni, nj),
+            tend_strip: State::row_ring(ni, nj, STRIP as usize + 1),
         }
     }
 
@@ -33,6 +41,9 @@ impl Rk4 {
     /// leaves them so). `refresh_forcing` runs once per step, in the first stage,
     /// after every other term has been computed and just before the forcing is
     /// added: the coupler's `get` belongs there.
+    ///
+    /// The first stage updates after its sweep, once the forcing has arrived; the
+    /// later ones update each strip of rows inside the sweep, while it is in cache.
     pub fn step(
         &mut self,
         state: &mut State,
@@ -43,50 +54,29 @@ impl Rk4 {
     ) -> Result<()> {
         // y_n moves to `start` (no copy); `state` becomes the accumulator.
         std::mem::swap(state, &mut self.start);
+        let nj = state.nj() as isize;
         for (s, weight) in WEIGHT.iter().enumerate() {
-            let input = if s == 0 { &self.start } else { &self.stage };
-            rhs.compute_internal(input, &mut self.tend);
+            let stage = Stage {
+                w: weight * dt,
+                next: STAGE_OFFSET.get(s).map(|c| c * dt),
+                first: s == 0,
+            };
+            let (start, next_stage) = (&self.start, &mut self.next_stage);
             if s == 0 {
+                rhs.compute_internal(start, &mut self.tend);
                 refresh_forcing(&mut rhs.forcing)?;
+                let tend = &self.tend;
+                simd::widest(
+                    #[inline(always)]
+                    || stage.update(rhs, state, next_stage, start, tend, 0..nj),
+                );
+            } else {
+                rhs.sweep(&self.stage, &mut self.tend_strip, |rhs, tend, rows| {
+                    stage.update(rhs, state, next_stage, start, tend, rows)
+                });
             }
-            let f = &rhs.forcing;
-            let next = STAGE_OFFSET.get(s).map(|c| c * dt);
-            let w = weight * dt;
-            let first = s == 0;
-            update(
-                &mut state.u,
-                &mut self.stage.u,
-                &self.start.u,
-                &mut self.tend.u,
-                Some((&f.sx, f.factor)),
-                &rhs.mask_u,
-                w,
-                next,
-                first,
-            );
-            update(
-                &mut state.v,
-                &mut self.stage.v,
-                &self.start.v,
-                &mut self.tend.v,
-                Some((&f.sy, f.factor)),
-                &rhs.mask_v,
-                w,
-                next,
-                first,
-            );
-            update(
-                &mut state.eta,
-                &mut self.stage.eta,
-                &self.start.eta,
-                &mut self.tend.eta,
-                None,
-                &rhs.mask_t,
-                w,
-                next,
-                first,
-            );
-            if next.is_some() {
+            if stage.next.is_some() {
+                std::mem::swap(&mut self.stage, &mut self.next_stage);
                 fill_state_halos(halo, &mut self.stage);
             }
         }
@@ -95,53 +85,84 @@ impl Rk4 {
     }
 }
 
-/// Refresh the halos of u, v and eta.
+/// Refresh the halos of u, v and eta (one message per neighbour for all three).
 pub fn fill_state_halos(halo: &mut Halo, s: &mut State) {
-    halo.fill_halos(&mut s.u, Stagger::U);
-    halo.fill_halos(&mut s.v, Stagger::V);
-    halo.fill_halos(&mut s.eta, Stagger::T);
+    halo.fill_halos_of([
+        (&mut s.u, Stagger::U),
+        (&mut s.v, Stagger::V),
+        (&mut s.eta, Stagger::T),
+    ]);
 }
 
-/// With k = (tend + a S) · mask (u, v) or k = tend (eta): acc = start + w k in the
-/// first stage, acc += w k after, and stage = start + c k when there is a next stage;
-/// owned points only. k overwrites `tend`; each row is done in short branch-free loops.
-#[allow(clippy::too_many_arguments)]
-fn update(
-    acc: &mut Field,
-    stage: &mut Field,
-    start: &Field,
-    tend: &mut Field,
-    forcing: Option<(&[f64], f64)>,
-    mask: &Field,
+/// One RK4 stage's update: with k = (tend + a S) · mask (u, v) or k = tend (eta),
+/// acc = start + w k in the first stage, acc += w k after, and
+/// stage = start + c k when there is a next stage (c = `next`).
+#[derive(Clone, Copy)]
+struct Stage {
     w: f64,
     next: Option<f64>,
     first: bool,
-) {
-    let ni = acc.ni;
-    for j in 0..acc.nj as isize {
-        let k = tend.span_mut(0, j, ni);
-        if let Some((s, fa)) = forcing {
-            let row = j as usize * ni;
-            let (s, m) = (&s[row..row + ni], mask.span(0, j, ni));
-            for i in 0..ni {
-                k[i] = (k[i] + fa * s[i]) * m[i];
-            }
+}
+
+impl Stage {
+    /// The update on the owned points of `rows`.
+    #[inline(always)]
+    fn update(
+        &self,
+        rhs: &Rhs,
+        acc: &mut State,
+        stage: &mut State,
+        start: &State,
+        tend: &State,
+        rows: Rows,
+    ) {
+        let (f, fa, ni) = (&rhs.forcing, rhs.forcing.factor, acc.ni());
+        let mask_u = &rhs.mask_u_of_column[..ni];
+        for j in rows {
+            let row = j as usize * ni..(j as usize + 1) * ni;
+            let (sx, sy) = (&f.sx[row.clone()], &f.sy[row]);
+            let mask_v = rhs.mask_v_of_row[j as usize];
+            let (k, s0) = (tend.u.span(0, j, ni), start.u.span(0, j, ni));
+            let (a, st) = (acc.u.span_mut(0, j, ni), stage.u.span_mut(0, j, ni));
+            self.row(a, st, s0, ni, |i| (k[i] + fa * sx[i]) * mask_u[i]);
+            let (k, s0) = (tend.v.span(0, j, ni), start.v.span(0, j, ni));
+            let (a, st) = (acc.v.span_mut(0, j, ni), stage.v.span_mut(0, j, ni));
+            self.row(a, st, s0, ni, |i| (k[i] + fa * sy[i]) * mask_v);
+            let (k, s0) = (tend.eta.span(0, j, ni), start.eta.span(0, j, ni));
+            let (a, st) = (acc.eta.span_mut(0, j, ni), stage.eta.span_mut(0, j, ni));
+            self.row(a, st, s0, ni, |i| k[i]);
         }
-        let s0 = start.span(0, j, ni);
-        let a = acc.span_mut(0, j, ni);
-        if first {
-            for i in 0..ni {
-                a[i] = s0[i] + w * k[i];
+    }
+
+    /// One row of the update, with k[i] given by `k`, in one branch-free loop.
+    #[inline(always)]
+    fn row(&self, a: &mut [f64], st: &mut [f64], s0: &[f64], n: usize, k: impl Fn(usize) -> f64) {
+        let (a, st, s0) = (&mut a[..n], &mut st[..n], &s0[..n]);
+        let w = self.w;
+        match (self.first, self.next) {
+            (true, Some(c)) => {
+                for i in 0..n {
+                    let k = k(i);
+                    a[i] = s0[i] + w * k;
+                    st[i] = s0[i] + c * k;
+                }
             }
-        } else {
-            for i in 0..ni {
-                a[i] += w * k[i];
+            (false, Some(c)) => {
+                for i in 0..n {
+                    let k = k(i);
+                    a[i] += w * k;
+                    st[i] = s0[i] + c * k;
+                }
             }
-        }
-        if let Some(c) = next {
-            let st = stage.span_mut(0, j, ni);
-            for i in 0..ni {
-                st[i] = s0[i] + c * k[i];
+            (true, None) => {
+                for i in 0..n {
+                    a[i] = s0[i] + w * k(i);
+                }
+            }
+            (false, None) => {
+                for (i, a) in a.iter_mut().enumerate() {
+                    *a += w * k(i);
+                }
             }
         }
     }

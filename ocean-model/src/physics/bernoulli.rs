@@ -6,22 +6,23 @@
 
 use crate::field::Field;
 
-use super::Rows;
+use super::{Rows, SCRATCH_ROWS};
 
 /// Bernoulli potential of the current RK stage.
 pub struct Bernoulli {
-    /// B = g η + ½|u|² at T-points, on i, j ∈ [−1, n] (m² s⁻²).
+    /// B = g η + ½|u|² at T-points, on i, j ∈ [−1, n], last rows only (m² s⁻²).
     pub b: Field,
 }
 
 impl Bernoulli {
     pub fn new(ni: usize, nj: usize) -> Self {
         Bernoulli {
-            b: Field::zeros(ni, nj),
+            b: Field::row_ring(ni, nj, SCRATCH_ROWS),
         }
     }
 
     /// B on `rows` (within [−1, nj]), i ∈ [−1, ni].
+    #[inline(always)]
     pub fn update(&mut self, gravity: f64, u: &Field, v: &Field, eta: &Field, rows: Rows) {
         let n = u.ni + 2;
         for j in rows {
@@ -37,6 +38,7 @@ impl Bernoulli {
     }
 
     /// du −= ∂x B, dv −= ∂y B on the owned points of `rows`.
+    #[inline(always)]
     pub fn add_tendency(&self, dx: f64, dy: f64, du: &mut Field, dv: &mut Field, rows: Rows) {
         let ni = du.ni;
         let (rdx, rdy) = (1.0 / dx, 1.0 / dy);

@@ -1,18 +1,21 @@
 //! Quadratic bottom drag: u_t −= c_D |u| u / h, v_t −= c_D |u| v / h  [m s⁻²].
 //!
 //! c_D is dimensionless; |u| at a u-point uses the four-point average of v, and h
-//! the face thickness h̄ˣ (h̄ʸ for v).
+//! the face thickness h̄ˣ (h̄ʸ for v), passed as its reciprocal.
 
 use crate::field::Field;
 
 use super::Rows;
 
 /// du, dv −= c_D |u| (u, v) / h on the owned points of `rows`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn add_tendency(
     c_d: f64,
     u: &Field,
     v: &Field,
-    h: &Field,
+    inv_h_u: &Field,
+    inv_h_v: &Field,
     du: &mut Field,
     dv: &mut Field,
     rows: Rows,
@@ -29,12 +32,12 @@ pub fn add_tendency(
             v.span(0, j - 1, ni),
             v.span(1, j - 1, ni),
         );
-        let (hw, he) = (h.span(0, j, ni), h.span(1, j, ni));
+        let inv_h = inv_h_u.span(0, j, ni);
         let out = du.span_mut(0, j, ni);
         for i in 0..ni {
             let vbar = 0.25 * (vnw[i] + vne[i] + vsw[i] + vse[i]);
             let speed = (uc[i] * uc[i] + vbar * vbar).sqrt();
-            out[i] -= c_d * speed * uc[i] / (0.5 * (hw[i] + he[i]));
+            out[i] -= c_d * speed * uc[i] * inv_h[i];
         }
         let vc = v.span(0, j, ni);
         let (use_, usw, une, unw) = (
@@ -43,12 +46,12 @@ pub fn add_tendency(
             u.span(0, j + 1, ni),
             u.span(-1, j + 1, ni),
         );
-        let (hs, hn) = (h.span(0, j, ni), h.span(0, j + 1, ni));
+        let inv_h = inv_h_v.span(0, j, ni);
         let out = dv.span_mut(0, j, ni);
         for i in 0..ni {
             let ubar = 0.25 * (use_[i] + usw[i] + une[i] + unw[i]);
             let speed = (vc[i] * vc[i] + ubar * ubar).sqrt();
-            out[i] -= c_d * speed * vc[i] / (0.5 * (hs[i] + hn[i]));
+            out[i] -= c_d * speed * vc[i] * inv_h[i];
         }
     }
 }

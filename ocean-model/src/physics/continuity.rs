@@ -3,33 +3,42 @@
 //! The layer thickness is averaged to the faces, giving the mass fluxes
 //! U = h̄ˣ u and V = h̄ʸ v [m² s⁻¹], which the PV flux reuses. The divergence
 //! telescopes, so with U = V = 0 on the walls the volume is conserved to round-off.
+//! The reciprocal face thicknesses 1/h̄ˣ, 1/h̄ʸ are kept for the terms that divide
+//! by h (wind, bottom drag): one division per face instead of one per term.
 
 use crate::field::Field;
 use crate::grid::HALO;
 
-use super::Rows;
+use super::{Rows, SCRATCH_ROWS};
 
 /// Layer thickness and mass fluxes of the current RK stage.
 pub struct MassFluxes {
-    /// Layer thickness h = H + η at T-points (m).
+    /// Layer thickness h = H + η at T-points, last rows only (m).
     pub h: Field,
-    /// Zonal mass flux U = h̄ˣ u at u-points (m² s⁻¹).
+    /// Zonal mass flux U = h̄ˣ u at u-points, last rows only (m² s⁻¹).
     pub uh: Field,
-    /// Meridional mass flux V = h̄ʸ v at v-points (m² s⁻¹).
+    /// Meridional mass flux V = h̄ʸ v at v-points, last rows only (m² s⁻¹).
     pub vh: Field,
+    /// 1/h̄ˣ at u-points, last rows only (m⁻¹).
+    pub inv_h_u: Field,
+    /// 1/h̄ʸ at v-points, last rows only (m⁻¹).
+    pub inv_h_v: Field,
 }
 
 impl MassFluxes {
     pub fn new(ni: usize, nj: usize) -> Self {
         MassFluxes {
-            h: Field::zeros(ni, nj),
-            uh: Field::zeros(ni, nj),
-            vh: Field::zeros(ni, nj),
+            h: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            uh: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            vh: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            inv_h_u: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            inv_h_v: Field::row_ring(ni, nj, SCRATCH_ROWS),
         }
     }
 
-    /// h on `h_rows` (full width); U (i ∈ [−2, ni]) and V (full width) on `rows`.
+    /// h on `h_rows` (full width); U, 1/h̄ˣ (i ∈ [−2, ni]) and V, 1/h̄ʸ (full width) on `rows`.
     /// V on row j needs h on row j + 1.
+    #[inline(always)]
     pub fn update(
         &mut self,
         depth: f64,
@@ -53,21 +62,28 @@ impl MassFluxes {
             let (h0, h1) = (self.h.span(-hw, j, n), self.h.span(1 - hw, j, n));
             let uu = u.span(-hw, j, n);
             let out = self.uh.span_mut(-hw, j, n);
+            let inv = self.inv_h_u.span_mut(-hw, j, n);
             for i in 0..n {
-                out[i] = 0.5 * (h0[i] + h1[i]) * uu[i];
+                let h_u = 0.5 * (h0[i] + h1[i]);
+                out[i] = h_u * uu[i];
+                inv[i] = 1.0 / h_u;
             }
         }
         for j in rows {
             let (h0, h1) = (self.h.span(-hw, j, w), self.h.span(-hw, j + 1, w));
             let vv = v.span(-hw, j, w);
             let out = self.vh.span_mut(-hw, j, w);
+            let inv = self.inv_h_v.span_mut(-hw, j, w);
             for i in 0..w {
-                out[i] = 0.5 * (h0[i] + h1[i]) * vv[i];
+                let h_v = 0.5 * (h0[i] + h1[i]);
+                out[i] = h_v * vv[i];
+                inv[i] = 1.0 / h_v;
             }
         }
     }
 
     /// deta = −(U[i] − U[i−1])/dx − (V[j] − V[j−1])/dy on the owned cells of `rows` (sets deta).
+    #[inline(always)]
     pub fn set_tendency(&self, dx: f64, dy: f64, deta: &mut Field, rows: Rows) {
         let ni = deta.ni;
         let (rdx, rdy) = (1.0 / dx, 1.0 / dy);

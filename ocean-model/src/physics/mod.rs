@@ -12,13 +12,16 @@
 //!
 //! For speed the box is swept in strips of [`STRIP`] rows: the derived fields (h,
 //! mass fluxes, B, q, ∇²u) are computed one strip ahead of the tendencies that read
-//! them, so the arrays a strip touches stay in cache.
+//! them, and keep only the rows a strip needs ([`SCRATCH_ROWS`]), so they stay in
+//! cache. To see them for a whole box, copy each strip's rows in [`Rhs::sweep`]'s
+//! callback.
 
 pub mod bernoulli;
 pub mod bottom_drag;
 pub mod continuity;
 pub mod forcing;
 pub mod pv_flux;
+pub mod simd;
 pub mod viscosity;
 pub mod wind;
 
@@ -40,6 +43,10 @@ pub type Rows = std::ops::Range<isize>;
 /// Rows per strip of the cache-blocked sweep.
 pub const STRIP: isize = 8;
 
+/// Rows a sweep needs of its scratch fields at once (rows c0 − 2 ..= c1 of a strip
+/// [c0, c1)): the scratch no other code reads keeps only these ([`Field::row_ring`]).
+pub const SCRATCH_ROWS: usize = STRIP as usize + 3;
+
 /// Tendency evaluator with its per-term scratch arrays, for one rank box.
 pub struct Rhs {
     dx: f64,
@@ -58,8 +65,10 @@ pub struct Rhs {
     pub mask_u: Field,
     /// 1 on v-points that move, 0 on the north wall (–).
     pub mask_v: Field,
-    /// 1 on every T-point (–).
-    pub mask_t: Field,
+    /// `mask_u` of column i, the same on every row (–).
+    pub mask_u_of_column: Vec<f64>,
+    /// `mask_v` of row j, the same on every column (–).
+    pub mask_v_of_row: Vec<f64>,
 }
 
 impl Rhs {
@@ -79,7 +88,11 @@ impl Rhs {
                 *mask_v.at_mut(i as isize, j as isize) = if gj + 1 == p.ny { 0.0 } else { 1.0 };
             }
         }
+        let mask_u_of_column = (0..ni).map(|i| mask_u.at(i as isize, 0)).collect();
+        let mask_v_of_row = (0..nj).map(|j| mask_v.at(0, j as isize)).collect();
         Rhs {
+            mask_u_of_column,
+            mask_v_of_row,
             dx: p.dx(),
             dy,
             depth: p.depth,
@@ -93,16 +106,39 @@ impl Rhs {
             forcing: ExternalForcing::new(ni, nj, p.levels, p.forcing_factor),
             mask_u,
             mask_v,
-            mask_t: {
-                let mut m = Field::zeros(ni, nj);
-                m.fill(1.0);
-                m
-            },
         }
     }
 
     /// All terms but the external forcing: tend = RHS(s) − a S.
     pub fn compute_internal(&mut self, s: &State, tend: &mut State) {
+        self.sweep(s, tend, |_, _, _| {});
+    }
+
+    /// [`Rhs::compute_internal`], calling `done(self, tend, rows)` as soon as the
+    /// tendencies of each strip of `rows` are complete, so that the caller can use
+    /// them while they are still in cache (the RK4 stage update does).
+    ///
+    /// The terms run compiled for the CPU's widest vector unit (see [`simd`]); `done`
+    /// is called as compiled for any CPU (inlining it measured slower).
+    pub fn sweep(
+        &mut self,
+        s: &State,
+        tend: &mut State,
+        done: impl FnMut(&Self, &mut State, Rows),
+    ) {
+        simd::widest(
+            #[inline(always)]
+            || self.sweep_any_cpu(s, tend, done),
+        );
+    }
+
+    #[inline(always)]
+    fn sweep_any_cpu(
+        &mut self,
+        s: &State,
+        tend: &mut State,
+        mut done: impl FnMut(&Self, &mut State, Rows),
+    ) {
         let nj = s.nj() as isize;
         // Derived rows below the first strip, then strip by strip: derived rows
         // [c0, c1) let the tendencies of rows [c0 − 1, c1 − 1) be completed.
@@ -111,12 +147,15 @@ impl Rhs {
         while c0 <= nj {
             let c1 = (c0 + STRIP).min(nj + 1);
             self.derived(s, c0, c1);
-            self.tendency(s, tend, (c0 - 1).max(0)..c1 - 1);
+            let rows = (c0 - 1).max(0)..c1 - 1;
+            self.tendency(s, tend, rows.clone());
+            done(self, tend, rows);
             c0 = c1;
         }
     }
 
     /// Derived fields for the rows [c0, c1) (h one row further), each clipped to its range.
+    #[inline(always)]
     fn derived(&mut self, s: &State, c0: isize, c1: isize) {
         let (dx, dy) = (self.dx, self.dy);
         let (u, v, eta) = (&s.u, &s.v, &s.eta);
@@ -135,19 +174,20 @@ impl Rhs {
     }
 
     /// u_t, v_t (without the external forcing) and η_t on `rows`.
+    #[inline(always)]
     fn tendency(&mut self, s: &State, tend: &mut State, rows: Rows) {
         let (dx, dy) = (self.dx, self.dy);
         let (u, v) = (&s.u, &s.v);
         let (du, dv) = (&mut tend.u, &mut tend.v);
-        let h = &self.fluxes.h;
+        let (inv_h_u, inv_h_v) = (&self.fluxes.inv_h_u, &self.fluxes.inv_h_v);
         self.fluxes
             .set_tendency(dx, dy, &mut tend.eta, rows.clone());
         self.pv
             .set_tendency(&self.fluxes.uh, &self.fluxes.vh, du, dv, rows.clone());
         self.bernoulli.add_tendency(dx, dy, du, dv, rows.clone());
-        self.wind.add_tendency(h, du, rows.clone());
+        self.wind.add_tendency(inv_h_u, du, rows.clone());
         self.viscosity.add_tendency(u, v, du, dv, rows.clone());
-        bottom_drag::add_tendency(self.bottom_drag, u, v, h, du, dv, rows);
+        bottom_drag::add_tendency(self.bottom_drag, u, v, inv_h_u, inv_h_v, du, dv, rows);
     }
 
     /// Add the external forcing and zero the tendency on the wall points. (The RK4

@@ -14,12 +14,12 @@
 use crate::field::Field;
 use crate::params::PvScheme;
 
-use super::Rows;
+use super::{Rows, SCRATCH_ROWS};
 
 /// PV and the Arakawa–Lamb coefficients of the current RK stage.
 pub struct PvFlux {
     scheme: PvScheme,
-    /// Potential vorticity on corners, i, j ∈ [−1, n] (m⁻¹ s⁻¹).
+    /// Potential vorticity on corners, i, j ∈ [−1, n], last rows only (m⁻¹ s⁻¹).
     pub q: Field,
     /// Coriolis parameter on the corner rows of this box, index j + 1 (s⁻¹).
     f_corner: Vec<f64>,
@@ -36,17 +36,18 @@ impl PvFlux {
     pub fn new(ni: usize, nj: usize, scheme: PvScheme, f_corner: Vec<f64>) -> Self {
         PvFlux {
             scheme,
-            q: Field::zeros(ni, nj),
+            q: Field::row_ring(ni, nj, SCRATCH_ROWS),
             f_corner,
-            alpha: Field::zeros(ni, nj),
-            beta: Field::zeros(ni, nj),
-            eps: Field::zeros(ni, nj),
-            phi: Field::zeros(ni, nj),
+            alpha: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            beta: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            eps: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            phi: Field::row_ring(ni, nj, SCRATCH_ROWS),
         }
     }
 
     /// q = (f + ζ)/h_q on corner rows `rows` (within [−1, nj]), i ∈ [−1, ni], then the
     /// scheme's coefficients on the same rows (those ≥ 0). Needs q on the row below.
+    #[inline(always)]
     pub fn update(&mut self, dx: f64, dy: f64, u: &Field, v: &Field, h: &Field, rows: Rows) {
         let ni = u.ni;
         let (rdx, rdy) = (1.0 / dx, 1.0 / dy);
@@ -69,6 +70,7 @@ impl PvFlux {
     }
 
     /// α, β, ε, φ on T-points i, j ∈ [0, n] from the four corners of each cell.
+    #[inline(always)]
     fn update_al_coefficients(&mut self, rows: Rows) {
         let n = self.q.ni + 1;
         for j in rows {
@@ -89,6 +91,7 @@ impl PvFlux {
     }
 
     /// Set du = q (h v) and dv = −q (h u) on the owned points (the first RHS term).
+    #[inline(always)]
     pub fn set_tendency(&self, uh: &Field, vh: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
         match self.scheme {
             PvScheme::ArakawaLamb => self.arakawa_lamb(uh, vh, du, dv, rows),
@@ -96,6 +99,7 @@ impl PvFlux {
         }
     }
 
+    #[inline(always)]
     fn arakawa_lamb(&self, uh: &Field, vh: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
         let ni = du.ni;
         let (al, be, ep, ph) = (&self.alpha, &self.beta, &self.eps, &self.phi);
@@ -130,6 +134,7 @@ impl PvFlux {
         }
     }
 
+    #[inline(always)]
     fn sadourny(&self, uh: &Field, vh: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
         let ni = du.ni;
         for j in rows {

@@ -9,7 +9,7 @@
 use crate::field::Field;
 use crate::params::Viscosity;
 
-use super::Rows;
+use super::{Rows, SCRATCH_ROWS};
 
 /// Work arrays for the viscous term.
 pub struct ViscousStress {
@@ -27,13 +27,14 @@ impl ViscousStress {
             closure,
             dx,
             dy,
-            lap_u: Field::zeros(ni, nj),
-            lap_v: Field::zeros(ni, nj),
+            lap_u: Field::row_ring(ni, nj, SCRATCH_ROWS),
+            lap_v: Field::row_ring(ni, nj, SCRATCH_ROWS),
         }
     }
 
     /// The inner Laplacians ∇²u, ∇²v on `rows` (within [−1, nj]), i ∈ [−1, ni]
     /// (biharmonic closure only).
+    #[inline(always)]
     pub fn update(&mut self, u: &Field, v: &Field, rows: Rows) {
         let (dx, dy) = (self.dx, self.dy);
         if let Viscosity::Biharmonic { .. } = self.closure {
@@ -45,6 +46,7 @@ impl ViscousStress {
 
     /// du += D_u, dv += D_v on the owned points of `rows`; needs [`Self::update`] on
     /// the rows around them.
+    #[inline(always)]
     pub fn add_tendency(&self, u: &Field, v: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
         let (dx, dy) = (self.dx, self.dy);
         let ni = u.ni;
@@ -63,6 +65,7 @@ impl ViscousStress {
 
 /// out (=|+=) coef · ∇²f on rows `rows`, columns i0 .. i0 + n.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn laplacian(
     dx: f64,
     dy: f64,

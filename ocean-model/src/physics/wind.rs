@@ -38,15 +38,16 @@ impl WindStress {
         WindStress { taux_over_rho }
     }
 
-    /// du += τx / (ρ0 h̄ˣ) on the owned points of `rows`.
-    pub fn add_tendency(&self, h: &Field, du: &mut Field, rows: Rows) {
+    /// du += τx / (ρ0 h̄ˣ) on the owned points of `rows`, given 1/h̄ˣ.
+    #[inline(always)]
+    pub fn add_tendency(&self, inv_h_u: &Field, du: &mut Field, rows: Rows) {
         let ni = du.ni;
         for j in rows {
             let t = self.taux_over_rho[j as usize];
-            let (hw, he) = (h.span(0, j, ni), h.span(1, j, ni));
+            let inv_h = inv_h_u.span(0, j, ni);
             let out = du.span_mut(0, j, ni);
             for i in 0..ni {
-                out[i] += t / (0.5 * (hw[i] + he[i]));
+                out[i] += t * inv_h[i];
             }
         }
     }
