@@ -340,7 +340,18 @@ fn pack<T: Element>(
 ) {
     for p in pieces {
         let (i, j) = (p.cells.i0 - my_box.i0, p.cells.j0 - my_box.j0);
+        let full_rows = p.cells.ni == my_box.ni;
         for level in 0..levels {
+            if full_rows {
+                // The piece's rows are contiguous in `data`: copy them in chunk-sized parts,
+                // so each chunk can leave while the next is copied.
+                let start = level * level_stride + j * my_box.ni;
+                for part in data[start..start + p.cells.cells()].chunks(CHUNK_VALUES) {
+                    T::extend_wire(out, part);
+                    packed(out, false);
+                }
+                continue;
+            }
             for row in 0..p.cells.nj {
                 let start = level * level_stride + (j + row) * my_box.ni + i;
                 T::extend_wire(out, &data[start..start + p.cells.ni]);
