@@ -168,6 +168,24 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
                 Ok(sim) => sim,
                 Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
             };
+            // The ML side serves every coupling time of [run] duration from t = 0, so the
+            // ocean must cover exactly that: anything else would leave a peer waiting.
+            let full = (run.duration_s / sim.params.dt).round() as u64;
+            if sim.step != 0 || sim.plan.steps != full {
+                let hint = if sim.step != 0 {
+                    "restarting a coupled run from a checkpoint is not supported yet: restart it standalone, or rerun from t = 0"
+                } else {
+                    "drop --steps and change [run] duration instead"
+                };
+                let reason = format!(
+                    "a coupled run covers [run] duration = {} s ({full} steps of {} s) from t = 0, but this ocean would run steps {}..{}: {hint}",
+                    run.duration_s,
+                    sim.params.dt,
+                    sim.step,
+                    sim.step + sim.plan.steps
+                );
+                return Err(cpl.abandon(&reason).into());
+            }
             let mut coupling = OceanCoupling::new(cpl, sim.domain.rank_box, levels, sim.params.dt)?;
             log_start(&sim, "coupled");
             sim.run(Some(&mut coupling))?;

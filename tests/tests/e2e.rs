@@ -170,3 +170,38 @@ fn a_slurm_plan_runs_locally_through_mpiexec() {
     let out = run_with_limit(cmd, &dir, LIMIT);
     assert_round_trip(&out, &dir, 6);
 }
+
+#[test]
+fn a_coupled_ocean_that_would_stop_early_fails_at_once_instead_of_stranding_the_ml_side() {
+    // --steps would end the ocean before [run] duration while ml-server serves the whole
+    // run: both components must stop at start-up, well inside the 120 s coupling timeout.
+    let (dir, cfg) = default_experiment("steps_in_coupled_run", "1d");
+    let parts = [
+        Part::new(
+            2,
+            workspace_bin("ocean-model"),
+            &["--config", &cfg, "--steps", "10"],
+        ),
+        Part::new(1, workspace_bin("ml-server"), &["--config", &cfg]),
+    ];
+    let out = run_mpmd(&parts, &dir, LIMIT);
+    assert!(
+        !out.succeeded() && !out.timed_out(),
+        "expected a clean failure:\n{}",
+        out.output()
+    );
+    let said = out
+        .stderr
+        .matches("drop --steps and change [run] duration instead")
+        .count();
+    assert!(
+        said >= 3,
+        "every rank of both components gives the reason:\n{}",
+        out.output()
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(60),
+        "took {:?}",
+        out.elapsed
+    );
+}
