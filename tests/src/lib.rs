@@ -76,6 +76,31 @@ impl Outcome {
         self.code == Some(0)
     }
 
+    /// Asserts the job failed cleanly — a non-zero exit, not a kill at the wall-clock limit —
+    /// within `within`, with `reason` on stderr exactly `times` times (once per rank that
+    /// reports it). Ranks write at once and their lines may interleave, so this counts
+    /// occurrences rather than parsing lines.
+    pub fn assert_stopped_with(&self, reason: &str, times: usize, within: Duration) {
+        assert!(
+            !self.succeeded() && !self.timed_out(),
+            "expected a clean failure:\n{}",
+            self.output()
+        );
+        let said = self.stderr.matches(reason).count();
+        assert_eq!(
+            said,
+            times,
+            "expected `{reason}` {times} times:\n{}",
+            self.output()
+        );
+        assert!(
+            self.elapsed < within,
+            "took {:?} (limit {within:?}):\n{}",
+            self.elapsed,
+            self.output()
+        );
+    }
+
     /// Standard output and error together, for assertions and failure messages.
     pub fn output(&self) -> String {
         format!(

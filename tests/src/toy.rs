@@ -1,10 +1,12 @@
 //! What the toy ocean and toy ML programs share: arguments and the response rule.
 
+use anyhow::Context;
 use clap::Parser;
 use coupler::config::{Exchange, Period};
-use coupler::CouplingConfig;
+use coupler::{Coupler, CouplingConfig, ExperimentFile, FieldDef, Region};
+use mpi::topology::{Communicator, SimpleCommunicator};
 
-use crate::{expected_cell, steps_of_coupling_time};
+use crate::{blocks, expected_cell, parse_layout, steps_of_coupling_time};
 
 /// Arguments of both toy components.
 #[derive(Debug, Parser)]
@@ -30,6 +32,68 @@ pub struct ToyArgs {
     /// Fault injection: give up before enddef with this reason (Coupler::abandon).
     #[arg(long)]
     pub fail_before_enddef: Option<String>,
+}
+
+/// A toy component that has joined the job and declared `u`, `sx` (and the static `mask`
+/// when the config has one), ready for `enddef` (or `abandon`).
+pub struct Toy {
+    pub args: ToyArgs,
+    pub exp: ExperimentFile,
+    pub cpl: Coupler,
+    pub rank: usize,
+    /// Global grid (nx, ny).
+    pub grid: (usize, usize),
+    /// This rank's box.
+    pub region: Region,
+    pub u_ex: Exchange,
+    pub sx_ex: Exchange,
+    pub mask_ex: Option<Exchange>,
+}
+
+/// Parses the arguments, joins the coupled job as `default_name` (or `--name`) and
+/// declares this rank's box of every toy field.
+pub fn join(world: &SimpleCommunicator, default_name: &str) -> anyhow::Result<Toy> {
+    let args = ToyArgs::parse();
+    let exp = ExperimentFile::load(&args.config)?;
+    let config = exp
+        .coupling()?
+        .context("the toy needs a [coupling] table")?;
+    let name = args.name.clone().unwrap_or_else(|| default_name.into());
+    let mut cpl = Coupler::init(world, &name, &config)?;
+    let (px, py) = parse_layout(&args.layout).context("--layout PXxPY")?;
+    let grid = parse_layout(&args.grid).context("--grid NXxNY")?;
+    let rank = cpl.local_comm().rank() as usize;
+    let region = blocks(grid.0, grid.1, px, py)[rank];
+    let u_ex = exchange_to(&config, "ml", "u").clone();
+    let sx_ex = exchange_to(&config, "ocean", "sx").clone();
+    let mask_ex = static_mask(&config);
+    for (field, ex) in [
+        ("u", Some(&u_ex)),
+        ("sx", Some(&sx_ex)),
+        ("mask", mask_ex.as_ref()),
+    ] {
+        if let Some(ex) = ex {
+            cpl.define_field(
+                field,
+                FieldDef {
+                    region,
+                    levels: ex.levels,
+                    point: ex.point,
+                },
+            )?;
+        }
+    }
+    Ok(Toy {
+        args,
+        exp,
+        cpl,
+        rank,
+        grid,
+        region,
+        u_ex,
+        sx_ex,
+        mask_ex,
+    })
 }
 
 /// The exchange whose destination is `component.field`.

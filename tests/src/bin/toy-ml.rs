@@ -1,12 +1,8 @@
 //! Toy ML side: checks every cell of the `u` it receives, halo included, and answers with
 //! `sx` = 100 + u (+ centred differences over the halo).
 
-use anyhow::{bail, Context};
-use clap::Parser;
-use coupler::{Coupler, ExperimentFile, FieldDef};
-use eddylink_tests::toy::{exchange_to, response, seen, static_mask, ToyArgs};
-use eddylink_tests::{blocks, parse_layout};
-use mpi::traits::*;
+use anyhow::bail;
+use eddylink_tests::toy::{join, response, seen, Toy};
 
 fn main() {
     let universe = mpi::initialize().expect("MPI initialises");
@@ -17,48 +13,19 @@ fn main() {
 }
 
 fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
-    let args = ToyArgs::parse();
-    let exp = ExperimentFile::load(&args.config)?;
-    let config = exp
-        .coupling()?
-        .context("the toy needs a [coupling] table")?;
-    let name = args.name.clone().unwrap_or_else(|| "ml".into());
-    let mut cpl = Coupler::init(world, &name, &config)?;
-    let (px, py) = parse_layout(&args.layout).context("--layout PXxPY")?;
-    let (nx, ny) = parse_layout(&args.grid).context("--grid NXxNY")?;
-    let rank = cpl.local_comm().rank() as usize;
-    let region = blocks(nx, ny, px, py)[rank];
-    let u_ex = exchange_to(&config, "ml", "u").clone();
-    let sx_ex = exchange_to(&config, "ocean", "sx").clone();
-    cpl.define_field(
-        "u",
-        FieldDef {
-            region,
-            levels: u_ex.levels,
-            point: u_ex.point,
-        },
-    )?;
-    cpl.define_field(
-        "sx",
-        FieldDef {
-            region,
-            levels: sx_ex.levels,
-            point: sx_ex.point,
-        },
-    )?;
+    let Toy {
+        args,
+        exp,
+        mut cpl,
+        rank,
+        grid: (nx, ny),
+        region,
+        u_ex,
+        sx_ex,
+        mask_ex,
+    } = join(world, "ml")?;
     if let Some(reason) = &args.fail_before_enddef {
         return Err(cpl.abandon(reason).into());
-    }
-    let mask_ex = static_mask(&config);
-    if let Some(ex) = &mask_ex {
-        cpl.define_field(
-            "mask",
-            FieldDef {
-                region,
-                levels: ex.levels,
-                point: ex.point,
-            },
-        )?;
     }
     cpl.enddef()?;
     if mask_ex.is_some() {

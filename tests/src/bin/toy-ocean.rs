@@ -1,11 +1,8 @@
 //! Toy ocean: puts a known field `u` every step and checks the `sx` the ML side returns.
 
-use anyhow::{bail, Context};
-use clap::Parser;
-use coupler::{Coupler, ExperimentFile, FieldDef};
-use eddylink_tests::toy::{exchange_to, response, seen, static_mask, ToyArgs};
-use eddylink_tests::{blocks, parse_layout, toy_value};
-use mpi::traits::*;
+use anyhow::bail;
+use eddylink_tests::toy::{join, response, seen, Toy};
+use eddylink_tests::toy_value;
 
 fn main() {
     let universe = mpi::initialize().expect("MPI initialises");
@@ -16,47 +13,18 @@ fn main() {
 }
 
 fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
-    let args = ToyArgs::parse();
-    let exp = ExperimentFile::load(&args.config)?;
-    let config = exp
-        .coupling()?
-        .context("the toy needs a [coupling] table")?;
-    let name = args.name.clone().unwrap_or_else(|| "ocean".into());
-    let mut cpl = Coupler::init(world, &name, &config)?;
-    let (px, py) = parse_layout(&args.layout).context("--layout PXxPY")?;
-    let (nx, ny) = parse_layout(&args.grid).context("--grid NXxNY")?;
-    let rank = cpl.local_comm().rank() as usize;
-    let region = blocks(nx, ny, px, py)[rank];
-    let u_ex = exchange_to(&config, "ml", "u").clone();
-    let sx_ex = exchange_to(&config, "ocean", "sx").clone();
+    let Toy {
+        args,
+        exp,
+        mut cpl,
+        rank,
+        grid: (nx, ny),
+        region,
+        u_ex,
+        mask_ex,
+        ..
+    } = join(world, "ocean")?;
     let levels = u_ex.levels;
-    cpl.define_field(
-        "u",
-        FieldDef {
-            region,
-            levels,
-            point: u_ex.point,
-        },
-    )?;
-    cpl.define_field(
-        "sx",
-        FieldDef {
-            region,
-            levels: sx_ex.levels,
-            point: sx_ex.point,
-        },
-    )?;
-    let mask_ex = static_mask(&config);
-    if let Some(ex) = &mask_ex {
-        cpl.define_field(
-            "mask",
-            FieldDef {
-                region,
-                levels: ex.levels,
-                point: ex.point,
-            },
-        )?;
-    }
     cpl.enddef()?;
     if let Some(ex) = &mask_ex {
         let mask: Vec<f64> = (0..ex.levels * region.cells())
