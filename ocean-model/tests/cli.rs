@@ -9,15 +9,15 @@ use common::*;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn stderr_of(out: &eddylink_tests::Outcome) -> String {
+    out.stderr.clone()
 }
 
 #[test]
 fn missing_config_is_a_one_line_error_with_code_2() {
     let out = run_plain(&["--config", "/nonexistent/experiment.toml"], LIMIT);
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(out.code, Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/experiment.toml"), "{err}");
     assert!(
@@ -30,7 +30,7 @@ fn missing_config_is_a_one_line_error_with_code_2() {
 fn unknown_flag_is_a_one_line_error_with_code_2() {
     let out = run_plain(&["--config", "x.toml", "--stpes", "3"], LIMIT);
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(out.code, Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("--stpes"), "{err}");
 }
@@ -41,7 +41,7 @@ fn misspelt_ocean_key_names_the_key_and_suggests() {
     let cfg = write_config(&dir, "1d", "[ocean.grid]\nnxx = 32\n");
     let out = run_plain(&["--config", cfg.to_str().unwrap()], LIMIT);
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(out.code, Some(2), "{err}");
     assert!(err.contains("ocean.grid") && err.contains("nx"), "{err}");
 }
 
@@ -66,7 +66,7 @@ fn blow_up_reports_step_time_location_and_keeps_last_good_state() {
         LIMIT,
     );
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.code, Some(1), "{err}");
     assert!(
         err.contains("blew up at step") && err.contains("global cell (i = "),
         "{err}"
