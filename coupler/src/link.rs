@@ -57,14 +57,17 @@ pub(crate) struct Clock {
     pub period: Period,
     pub lag_s: f64,
     pub run_s: f64,
+    /// Model time the run starts at (0, or the time of the restart).
+    pub start_s: f64,
 }
 
 impl Clock {
-    pub fn of(ex: &Exchange, run_s: f64) -> Self {
+    pub fn of(ex: &Exchange, run_s: f64, start_s: f64) -> Self {
         Clock {
             period: ex.period,
             lag_s: ex.lag_s,
             run_s,
+            start_s,
         }
     }
 
@@ -83,15 +86,16 @@ impl Clock {
         let Period::Every(p) = self.period else {
             return None;
         };
-        let on_time = is_multiple(t, p) && t > -self.tol() && t < self.run_s - self.tol();
+        let on_time =
+            is_multiple(t, p) && t > self.start_s - self.tol() && t < self.run_s - self.tol();
         on_time.then(|| (t / p).round() * p)
     }
 
-    /// The first coupling time with data: a lag delays the first delivery by a period.
+    /// The first coupling time with data: the start, or a period later with a lag.
     pub fn first_recv(&self) -> f64 {
         match self.period {
-            Period::Static => 0.0,
-            Period::Every(p) => (self.lag_s / p).ceil() * p,
+            Period::Static => self.start_s,
+            Period::Every(p) => self.start_s + (self.lag_s / p).ceil() * p,
         }
     }
 
@@ -161,7 +165,7 @@ impl Sender {
     /// rank within its component to its rank in the exchange's communicator.
     pub fn new(
         ex: &Exchange,
-        run_s: f64,
+        clock: Clock,
         my_box: Region,
         pieces: Vec<Piece>,
         peer_rank: impl Fn(usize) -> i32,
@@ -186,7 +190,7 @@ impl Sender {
         let accumulator = (ex.op != TimeOp::Instant && ex.period != Period::Static)
             .then(|| Accumulator::new(ex.op, ex.levels * my_box.cells()));
         Sender {
-            clock: Clock::of(ex, run_s),
+            clock,
             my_box,
             levels: ex.levels,
             accumulator,
@@ -393,7 +397,7 @@ pub(crate) struct Receiver {
 impl Receiver {
     pub fn new(
         ex: &Exchange,
-        run_s: f64,
+        clock: Clock,
         my_box: Region,
         pieces: Vec<Piece>,
         zero_fills: Vec<ZeroFill>,
@@ -418,7 +422,7 @@ impl Receiver {
         let grown = (my_box.ni + 2 * ex.halo, my_box.nj + 2 * ex.halo);
         let direct = incoming.iter().map(|m| m.buf.len()).sum::<usize>() >= DIRECT_MIN_VALUES;
         Receiver {
-            clock: Clock::of(ex, run_s),
+            clock,
             levels: ex.levels,
             grown,
             halo: ex.halo,
@@ -557,7 +561,8 @@ impl Receiver {
         level_stride: usize,
         comm: &SimpleCommunicator,
         deadline: Instant,
-    ) -> Result<u64, std::time::Duration> {
+        interrupt: &mut dyn FnMut() -> bool,
+    ) -> Result<u64, transport::Stop> {
         let label = self.posted.unwrap_or(0.0);
         let is_f32 = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>();
         let direct = self.direct && is_f32;
@@ -575,10 +580,10 @@ impl Receiver {
             .iter_mut()
             .flat_map(|m| m.requests.drain(..))
             .collect();
-        if let Err(waited) = transport::wait_all(&mut reqs, deadline) {
+        if let Err(stop) = transport::wait_all_unless(&mut reqs, deadline, interrupt) {
             // `out` is borrowed for this call only: no receive into it may outlive it.
             reqs.into_iter().for_each(Request::cancel);
-            return Err(waited);
+            return Err(stop);
         }
         let (w, _) = self.grown;
         if !direct {
@@ -634,7 +639,21 @@ mod tests {
             period: Period::Every(period),
             lag_s,
             run_s: 10.0 * period,
+            start_s: 0.0,
         }
+    }
+
+    #[test]
+    fn a_restarted_run_couples_from_its_start_time_on() {
+        let c = Clock {
+            start_s: 3.0 * 3600.0,
+            ..clock(3600.0, 0.0)
+        };
+        assert_eq!(c.first_recv(), 10800.0);
+        assert_eq!(c.recv_label(7200.0), None, "before the restart");
+        assert_eq!(c.recv_label(10800.0), Some(10800.0));
+        assert_eq!(c.send_label(10800.0), Some(10800.0));
+        assert_eq!(c.next(10800.0), Some(14400.0));
     }
 
     #[test]
