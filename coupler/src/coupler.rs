@@ -15,7 +15,7 @@ use mpi::traits::*;
 use crate::config::{CouplingConfig, Exchange, GridPoint, Period};
 use crate::error::CouplerError;
 use crate::handshake;
-use crate::link::{Layout, Receiver, Sender};
+use crate::link::{Clock, Layout, Receiver, Sender};
 use crate::routes::{compute_routes, Region};
 use crate::timeops::Element;
 use crate::timing::{FieldTiming, TimingReport};
@@ -80,6 +80,101 @@ pub struct Coupler {
     started: Instant,
     /// The last error a call returned, printed if the coupler is dropped without finalize.
     last_error: Option<String>,
+    /// The restart time this rank asked for ([`Coupler::set_start_time`]), then the start
+    /// time every component agreed on at enddef.
+    start_s: Option<f64>,
+    /// A posted receive for a failure notice from a rank of another component.
+    notice: Option<Notice>,
+    /// Whether this rank learned of a peer's failure (a notice, or a timeout in get): its
+    /// own failure then ends the job at once, with no grace for the peers.
+    peer_failed: bool,
+}
+
+/// The message of the last panic, for the failure notice (see [`remember_panics`]).
+static PANIC_MESSAGE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Keeps the message of a panic, so that a coupler dropped while unwinding can tell the
+/// other components what happened (the default hook still prints it).
+fn remember_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let text = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let at = info
+                .location()
+                .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+            if let Ok(mut m) = PANIC_MESSAGE.lock() {
+                *m = Some(format!("{text}{at}"));
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// What the enddef gather gives: every rank's declared fields, and the start time it asked
+/// for, by world rank.
+type Declarations = (Vec<Vec<handshake::Declared>>, Vec<Option<f64>>);
+
+/// `start_s` of a rank that did not set one, in the enddef gather.
+const NO_START: i64 = i64::MIN;
+/// Tag of failure notices on the control communicator (collectives do not use tags).
+const NOTICE_TAG: i32 = 0x6e6f;
+/// Longest failure notice, in bytes.
+const NOTICE_BYTES: usize = 2048;
+
+/// A receive, posted after enddef, for the notice a failing rank of another component sends
+/// before it aborts the job: waits in `get` watch it, so that the survivors learn at once
+/// which component failed and why (and the ocean can write a checkpoint) instead of
+/// waiting for the timeout.
+struct Notice {
+    buf: Vec<u8>,
+    req: Option<transport::Request>,
+}
+
+impl Notice {
+    fn post(control: &SimpleCommunicator) -> Notice {
+        let mut buf = vec![0u8; NOTICE_BYTES];
+        // SAFETY: `buf`'s heap storage lives in this struct, unmoved, until the request
+        // completes (`arrived`) or is cancelled (`cancel`); the job aborts otherwise.
+        let req =
+            unsafe { transport::irecv(&mut buf, transport::any_source(), NOTICE_TAG, control) };
+        Notice {
+            buf,
+            req: Some(req),
+        }
+    }
+
+    /// Whether a notice has arrived (then the request is spent).
+    fn arrived(&mut self) -> bool {
+        let Some(req) = &mut self.req else {
+            return true;
+        };
+        if req.test() {
+            self.req = None;
+        }
+        self.req.is_none()
+    }
+
+    fn text(&self) -> String {
+        let end = self
+            .buf
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.buf.len());
+        String::from_utf8_lossy(&self.buf[..end]).into_owned()
+    }
+
+    fn cancel(&mut self) {
+        if let Some(req) = self.req.take() {
+            req.cancel();
+        }
+    }
 }
 
 impl Coupler {
@@ -95,6 +190,7 @@ impl Coupler {
     ) -> Result<Coupler, CouplerError> {
         let started = Instant::now();
         let deadline = started + Duration::from_secs_f64(config.timeout_s);
+        remember_panics();
         let setup_error = |message: String| CouplerError::Setup {
             component: component.into(),
             message,
@@ -117,15 +213,33 @@ impl Coupler {
             .split_by_color(Color::with_value(color as i32))
             .ok_or_else(|| setup_error("MPI_Comm_split gave no communicator".into()))?;
         let exchange_comms = config.exchanges.iter().map(|_| world.duplicate()).collect();
+        // Process ids, so that a launcher's report of a dead process (Hydra names its pid,
+        // srun its task = world rank) can be traced to its component: see the log line.
+        let pids = transport::allgather(&[std::process::id() as i64], world, deadline)
+            .unwrap_or_else(|waited| {
+                init_timeout(component, world, waited, config, "the process ids")
+            });
         if world.rank() == 0 {
             let summary: Vec<String> = components
                 .iter()
-                .map(|c| format!("{} ×{}", c.name, c.world_ranks.len()))
+                .map(|c| {
+                    let pids: Vec<String> = c
+                        .world_ranks
+                        .iter()
+                        .map(|&r| pids[r as usize].to_string())
+                        .collect();
+                    format!(
+                        "{} = world ranks {:?} (pids {})",
+                        c.name,
+                        c.world_ranks,
+                        pids.join(", ")
+                    )
+                })
                 .collect();
             tracing::info!(
                 "coupler: {} components found: {}",
                 components.len(),
-                summary.join(", ")
+                summary.join("; ")
             );
         }
         Ok(Coupler {
@@ -141,6 +255,9 @@ impl Coupler {
             state: State::Defining,
             started,
             last_error: None,
+            start_s: None,
+            notice: None,
+            peer_failed: false,
         })
     }
 
@@ -196,8 +313,9 @@ impl Coupler {
             "enddef",
             "enddef() is called once, after define_field()",
         )?;
-        let declared = self.gather_declarations(None)?;
+        let (declared, starts) = self.gather_declarations(None)?;
         let mut problems = Vec::new();
+        let start_s = self.agree_on_start(&starts, &mut problems);
         let mut links = Vec::new();
         for (e, ex) in self.config.exchanges.iter().enumerate() {
             let boxes = |name: &str| -> Vec<Option<(Region, usize, GridPoint)>> {
@@ -226,7 +344,8 @@ impl Coupler {
                     .filter(|p| p.src == me)
                     .copied()
                     .collect();
-                let sender = Sender::new(ex, run_s, src_boxes[me], pieces, peer(&ex.dst.component));
+                let clock = Clock::of(ex, run_s, start_s);
+                let sender = Sender::new(ex, clock, src_boxes[me], pieces, peer(&ex.dst.component));
                 links.push(self.link(ex, Side::Send(sender)));
             } else if ex.dst.component == self.component {
                 let pieces = routes
@@ -243,7 +362,7 @@ impl Coupler {
                     .collect();
                 let mut receiver = Receiver::new(
                     ex,
-                    run_s,
+                    Clock::of(ex, run_s, start_s),
                     dst_boxes[me],
                     pieces,
                     zeros,
@@ -266,8 +385,35 @@ impl Coupler {
             });
         }
         self.links = links;
+        self.start_s = Some(start_s);
+        self.notice = Some(Notice::post(&self.control));
         self.state = State::Running;
         Ok(())
+    }
+
+    /// Starts the coupled run at model time `t` instead of 0: a restart from a checkpoint.
+    /// Call before `enddef()` on the ranks that know the time (the ocean); the other
+    /// components adopt it at enddef (see [`Coupler::start_time`]). `t` must be a coupling
+    /// time of every periodic exchange, and exchanges with a lag cannot restart.
+    pub fn set_start_time(&mut self, t: f64) -> Result<(), CouplerError> {
+        self.require(
+            State::Defining,
+            "set_start_time",
+            "the start time is set before enddef()",
+        )?;
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(CouplerError::Setup {
+                component: self.component.clone(),
+                message: format!("start time {t} s: expected a finite time >= 0"),
+            });
+        }
+        self.start_s = Some(t);
+        Ok(())
+    }
+
+    /// The model time the coupled run starts at (agreed at enddef; 0 unless restarted).
+    pub fn start_time(&self) -> f64 {
+        self.start_s.unwrap_or(0.0)
     }
 
     /// Gives up before `enddef()` after an error of this rank's own (a model that will not
@@ -294,12 +440,10 @@ impl Coupler {
     }
 
     /// The enddef() gather: every rank's boxes, and whether it failed to start (with why).
-    fn gather_declarations(
-        &mut self,
-        failure: Option<&str>,
-    ) -> Result<Vec<Vec<handshake::Declared>>, CouplerError> {
+    fn gather_declarations(&mut self, failure: Option<&str>) -> Result<Declarations, CouplerError> {
         let deadline = self.deadline();
         let mut mine = handshake::encode_fields(&self.config, &self.component, &self.fields);
+        mine.push(self.start_s.map_or(NO_START, |t| t.to_bits() as i64));
         mine.push(failure.is_some() as i64);
         let all = transport::allgather(&mine, &self.control, deadline)
             .map_err(|waited| self.timeout("every rank to reach enddef()", waited))?;
@@ -331,12 +475,63 @@ impl Coupler {
         }
         let records: Vec<i64> = all
             .chunks(per_rank)
-            .flat_map(|r| r[..per_rank - 1].iter().copied())
+            .flat_map(|r| r[..per_rank - 2].iter().copied())
             .collect();
-        Ok(handshake::decode_fields(
-            &records,
-            self.config.exchanges.len(),
+        let starts = all
+            .chunks(per_rank)
+            .map(|r| (r[per_rank - 2] != NO_START).then(|| f64::from_bits(r[per_rank - 2] as u64)))
+            .collect();
+        Ok((
+            handshake::decode_fields(&records, self.config.exchanges.len()),
+            starts,
         ))
+    }
+
+    /// The start time every rank agrees on: the one the ranks that set one asked for (all
+    /// alike), else 0. Problems go to `problems`.
+    fn agree_on_start(&self, starts: &[Option<f64>], problems: &mut Vec<String>) -> f64 {
+        let asked: Vec<(usize, f64)> = starts
+            .iter()
+            .enumerate()
+            .filter_map(|(r, s)| s.map(|s| (r, s)))
+            .collect();
+        let Some(&(first, start)) = asked.first() else {
+            return 0.0;
+        };
+        if let Some(&(r, other)) = asked.iter().find(|(_, s)| *s != start) {
+            problems.push(format!(
+                "component '{}' (world rank {first}) starts at t = {start} s but '{}' (world rank {r}) at t = {other} s: restart every component from the same time",
+                self.component_of(first as i32),
+                self.component_of(r as i32)
+            ));
+        }
+        let run_s = self.config.run_duration_s;
+        if start >= run_s {
+            problems.push(format!(
+                "the run starts at t = {start} s, at or after its end run.duration = {run_s} s: nothing is left to run"
+            ));
+        }
+        for ex in &self.config.exchanges {
+            if let (Period::Every(p), true) = (ex.period, start > 0.0) {
+                if !crate::config::is_multiple(start, p) {
+                    problems.push(format!(
+                        "{} ({} → {}): the restart time t = {start} s is not a coupling time (period {p} s): restart from a checkpoint written at a multiple of every coupling period",
+                        ex.key(),
+                        ex.src,
+                        ex.dst
+                    ));
+                } else if ex.lag_s > 0.0 {
+                    problems.push(format!(
+                        "{} ({} → {}): a restart (t = {start} s) of an exchange with a lag ({} s) is not supported: the lagged data was sent before the restart",
+                        ex.key(),
+                        ex.src,
+                        ex.dst,
+                        ex.lag_s
+                    ));
+                }
+            }
+        }
+        start
     }
 
     /// The global grid of the coupled fields, when `[coupling]` states it.
@@ -485,25 +680,43 @@ impl Coupler {
         let Side::Recv(receiver) = &mut self.links[k].side else {
             return Ok(false);
         };
-        let result = receiver.complete(out, level_stride, &self.exchange_comms[e], deadline);
-        let timing = &mut self.links[k].timing;
-        timing.seconds += start.elapsed().as_secs_f64();
+        let notice = &mut self.notice;
+        let result = receiver.complete(
+            out,
+            level_stride,
+            &self.exchange_comms[e],
+            deadline,
+            &mut || notice.as_mut().is_some_and(Notice::arrived),
+        );
+        self.links[k].timing.seconds += start.elapsed().as_secs_f64();
+        let ex = &self.links[k].exchange;
+        let what = format!(
+            "'{field}' from {} at model time {label} s ({}: {} → {})",
+            ex.src.component,
+            ex.key(),
+            ex.src,
+            ex.dst
+        );
         match result {
             Ok(bytes) => {
+                let timing = &mut self.links[k].timing;
                 timing.exchanges += 1;
                 timing.bytes += bytes;
                 Ok(true)
             }
-            Err(waited) => {
-                let ex = &self.links[k].exchange;
-                let what = format!(
-                    "'{field}' from {} at model time {label} s ({}: {} → {})",
-                    ex.src.component,
-                    ex.key(),
-                    ex.src,
-                    ex.dst
-                );
+            Err(transport::Stop::TimedOut(waited)) => {
+                // The peer is dead or stuck: nobody is left to wait for when this rank fails.
+                self.peer_failed = true;
                 Err(self.timeout(&what, waited))
+            }
+            Err(transport::Stop::Interrupted(_)) => {
+                self.peer_failed = true;
+                Err(CouplerError::PeerFailed {
+                    component: self.component.clone(),
+                    rank: self.world_rank,
+                    what,
+                    notice: self.notice.as_ref().map(Notice::text).unwrap_or_default(),
+                })
             }
         }
     }
@@ -523,7 +736,7 @@ impl Coupler {
         let k = self.receiver_index(field)?;
         let ex = &self.links[k].exchange;
         Ok(match ex.period {
-            Period::Static => vec![0.0],
+            Period::Static => vec![self.start_time()],
             Period::Every(p) => {
                 let Side::Recv(r) = &self.links[k].side else {
                     return Ok(Vec::new());
@@ -552,6 +765,9 @@ impl Coupler {
             "finalize",
             "finalize() is called once, after enddef()",
         )?;
+        if let Some(notice) = &mut self.notice {
+            notice.cancel();
+        }
         let deadline = self.deadline();
         for k in 0..self.links.len() {
             let field = self.links[k].timing.field.clone();
@@ -586,6 +802,45 @@ impl Coupler {
 
     /// Ends the whole MPI job with `code` after an error this rank cannot recover from.
     pub fn abort(&self, code: i32) -> ! {
+        transport::abort(code)
+    }
+
+    /// Ends the whole MPI job after an error this rank cannot recover from, first telling
+    /// every rank of the other components why: a peer waiting in `get` then stops at once
+    /// with [`CouplerError::PeerFailed`] naming this component and `reason` (the ocean
+    /// writes a checkpoint then). Waits for the peers to end the job, at most the coupling
+    /// timeout, then aborts it. A rank that failed because a peer did aborts at once.
+    pub fn fail(&mut self, reason: &str) -> ! {
+        self.fail_with_code(reason, 1)
+    }
+
+    fn fail_with_code(&mut self, reason: &str, code: i32) -> ! {
+        let who = format!(
+            "component '{}' (world rank {})",
+            self.component, self.world_rank
+        );
+        eprintln!(
+            "coupler: {who} ends the MPI job, so that no other component waits for it: {reason}"
+        );
+        if self.state == State::Running && !self.peer_failed {
+            let mut text = format!("{who} failed: {reason}").into_bytes();
+            text.truncate(NOTICE_BYTES - 1);
+            let peers: Vec<i32> = self
+                .components
+                .iter()
+                .filter(|c| c.name != self.component)
+                .flat_map(|c| c.world_ranks.iter().copied())
+                .collect();
+            let mut sends: Vec<transport::Request> = peers
+                .iter()
+                // SAFETY: `text` outlives the requests: this function never returns.
+                .map(|&r| unsafe { transport::isend(&text, r, NOTICE_TAG, &self.control) })
+                .collect();
+            // The peers end the job once they have read the notice (and saved their work);
+            // this rank keeps MPI progressing meanwhile, and aborts at the timeout at last.
+            let _ = transport::wait_all(&mut sends, self.deadline());
+            std::thread::sleep(Duration::from_secs_f64(self.config.timeout_s));
+        }
         transport::abort(code)
     }
 
@@ -773,24 +1028,22 @@ impl Coupler {
 
 impl Drop for Coupler {
     fn drop(&mut self) {
-        if matches!(self.state, State::Defining | State::Running) && !std::thread::panicking() {
-            let cause = match &self.last_error {
-                Some(e) => format!(" after this error: {e}"),
-                None => String::new(),
-            };
-            eprintln!(
-                "coupler: component '{}' (world rank {}) stopped before finalize(){cause}; aborting \
-                 the MPI job so that no other component waits for it",
-                self.component, self.world_rank
-            );
-            transport::abort(1);
-        } else if matches!(self.state, State::Defining | State::Running) {
-            eprintln!(
-                "coupler: component '{}' (world rank {}) panicked; aborting the MPI job",
-                self.component, self.world_rank
-            );
-            transport::abort(101);
+        if !matches!(self.state, State::Defining | State::Running) {
+            return;
         }
+        if std::thread::panicking() {
+            let message = PANIC_MESSAGE
+                .lock()
+                .ok()
+                .and_then(|m| m.clone())
+                .unwrap_or_default();
+            self.fail_with_code(&format!("panicked: {message}"), 101);
+        }
+        let reason = match self.last_error.take() {
+            Some(e) => format!("stopped before finalize() after this error: {e}"),
+            None => "stopped before finalize()".to_string(),
+        };
+        self.fail_with_code(&reason, 1);
     }
 }
 

@@ -47,6 +47,15 @@ pub enum CouplerError {
         limit_s: f64,
     },
 
+    /// A rank of another component failed and said so while this one waited.
+    #[error("component '{component}' rank {rank} stopped waiting for {what}: {notice}")]
+    PeerFailed {
+        component: String,
+        rank: i32,
+        what: String,
+        notice: String,
+    },
+
     /// get() asked for a time out of step with the data already posted.
     #[error("field '{field}' on '{component}': {message}")]
     Sequence {

@@ -36,9 +36,11 @@
 pub mod config;
 mod coupler;
 pub mod error;
+pub mod fault;
 mod handshake;
 mod link;
 pub mod routes;
+pub mod rundir;
 pub mod timeops;
 pub mod timing;
 mod transport;

@@ -198,6 +198,27 @@ pub(crate) fn allgather<T: Equivalence + Copy + Default>(
 /// oversubscribed — for the first `BUSY_POLL`; only a wait longer than that (a peer busy
 /// with a long computation) backs off to short sleeps.
 pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Duration> {
+    wait_all_unless(reqs, deadline, &mut || false).map_err(|stop| match stop {
+        Stop::TimedOut(waited) | Stop::Interrupted(waited) => waited,
+    })
+}
+
+/// Why [`wait_all_unless`] gave up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stop {
+    /// The deadline passed, after waiting this long.
+    TimedOut(Duration),
+    /// `interrupt` said to stop, after waiting this long.
+    Interrupted(Duration),
+}
+
+/// [`wait_all`] that also gives up as soon as `interrupt()` returns true (checked between
+/// tests: a notice that a peer has failed).
+pub(crate) fn wait_all_unless(
+    reqs: &mut [Request],
+    deadline: Instant,
+    interrupt: &mut dyn FnMut() -> bool,
+) -> Result<(), Stop> {
     const BUSY_POLL: Duration = Duration::from_millis(200);
     let start = Instant::now();
     loop {
@@ -205,8 +226,11 @@ pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Du
             return Ok(());
         }
         let now = Instant::now();
+        if interrupt() {
+            return Err(Stop::Interrupted(now - start));
+        }
         if now >= deadline {
-            return Err(now - start);
+            return Err(Stop::TimedOut(now - start));
         }
         if now - start < BUSY_POLL {
             std::thread::yield_now();
@@ -214,6 +238,12 @@ pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Du
             std::thread::sleep(Duration::from_micros(50));
         }
     }
+}
+
+/// MPI_ANY_SOURCE, for a receive from whichever rank sends first.
+pub(crate) fn any_source() -> i32 {
+    // SAFETY: a constant the MPI library defines.
+    unsafe { ffi::RSMPI_ANY_SOURCE }
 }
 
 /// Ends the whole MPI job with `code`: the last resort that keeps a batch job from hanging.
