@@ -819,7 +819,9 @@ impl Coupler {
             "component '{}' (world rank {})",
             self.component, self.world_rank
         );
-        eprintln!(
+        // Logged (into the run directory's log too, on rank 0), not only printed: a launcher
+        // tearing the job down may drop the last lines of a rank's stderr.
+        tracing::error!(
             "coupler: {who} ends the MPI job, so that no other component waits for it: {reason}"
         );
         if self.state == State::Running && !self.peer_failed {

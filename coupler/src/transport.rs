@@ -248,6 +248,9 @@ pub(crate) fn any_source() -> i32 {
 
 /// Ends the whole MPI job with `code`: the last resort that keeps a batch job from hanging.
 pub(crate) fn abort(code: i32) -> ! {
+    // The launcher forwards this rank's last words (the reason, printed just before) only
+    // while the job is alive: give it a moment before the abort tears everything down.
+    std::thread::sleep(Duration::from_millis(500));
     // SAFETY: MPI_Abort on the world communicator is valid at any point after MPI_Init.
     unsafe { ffi::MPI_Abort(ffi::RSMPI_COMM_WORLD, code) };
     std::process::exit(code)

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use coupler::config::Period;
 use coupler::{Coupler, FieldDef, GridPoint, Region, TimingReport};
+use mpi::traits::*;
 
+use crate::config::{BadForcing, ForcingCheck};
 use crate::error::{OceanError, Result};
 use crate::grid::RankBox;
 use crate::physics::forcing::ExternalForcing;
@@ -35,6 +37,8 @@ struct Incoming {
 /// The coupler plus the buffers of the ocean's fields.
 pub struct OceanCoupling {
     cpl: Coupler,
+    rank_box: RankBox,
+    check: ForcingCheck,
     levels: usize,
     sends: Vec<&'static str>,
     incoming: Vec<Incoming>,
@@ -43,9 +47,17 @@ pub struct OceanCoupling {
 }
 
 impl OceanCoupling {
-    /// Declare this rank's fields (those the configuration names) and end the definition.
+    /// Declare this rank's fields (those the configuration names) and end the definition;
+    /// the coupled run starts at model time `start_s` (0, or the time of the restart).
     /// Every coupling period of the ocean's fields must be a multiple of the time step `dt`.
-    pub fn new(mut cpl: Coupler, b: RankBox, levels: usize, dt: f64) -> Result<Self> {
+    pub fn new(
+        mut cpl: Coupler,
+        b: RankBox,
+        levels: usize,
+        dt: f64,
+        start_s: f64,
+        check: ForcingCheck,
+    ) -> Result<Self> {
         for e in &cpl.config().exchanges {
             let ours = e.src.component == COMPONENT || e.dst.component == COMPONENT;
             if let (true, Period::Every(p)) = (ours, e.period) {
@@ -95,6 +107,7 @@ impl OceanCoupling {
             )
             .map_err(cerr)?;
         }
+        cpl.set_start_time(start_s).map_err(cerr)?;
         cpl.enddef().map_err(cerr)?;
         let mut incoming = Vec::new();
         for name in receives {
@@ -107,6 +120,8 @@ impl OceanCoupling {
         }
         Ok(OceanCoupling {
             cpl,
+            rank_box: b,
+            check,
             levels,
             sends,
             incoming,
@@ -143,12 +158,17 @@ impl OceanCoupling {
         Ok(())
     }
 
-    /// Receive sx, sy for time `t` if it is a coupling time; otherwise keep the last values.
-    pub fn get_forcing(&mut self, t: f64, forcing: &mut ExternalForcing) -> Result<()> {
-        for inc in &mut self.incoming {
-            if !self.cpl.get(inc.name, t, &mut inc.buf).map_err(cerr)? {
-                continue;
-            }
+    /// Receive sx, sy for time `t` (step `step`) if it is a coupling time; otherwise keep
+    /// the last values. Both fields are received before either is used, so a failed get
+    /// leaves the forcing as it was. Values that are not finite or exceed the bound go
+    /// through the `[ocean.forcing]` policy.
+    pub fn get_forcing(&mut self, t: f64, step: u64, forcing: &mut ExternalForcing) -> Result<()> {
+        let mut got = [false; 2];
+        for (inc, got) in self.incoming.iter_mut().zip(&mut got) {
+            *got = self.cpl.get(inc.name, t, &mut inc.buf).map_err(cerr)?;
+        }
+        let mut problem = None;
+        for (inc, _) in self.incoming.iter().zip(got).filter(|(_, got)| *got) {
             let target = if inc.name == "sx" {
                 &mut forcing.sx
             } else {
@@ -157,20 +177,118 @@ impl OceanCoupling {
             let (levels, rows, cols, h) = inc.extent;
             let ni = cols - 2 * h;
             let nj = rows - 2 * h;
+            let mut bad = BadValues::default();
             for l in 0..levels {
                 for j in 0..nj {
-                    let src = l * rows * cols + (j + h) * cols + h;
-                    let dst = (l * nj + j) * ni;
-                    target[dst..dst + ni].copy_from_slice(&inc.buf[src..src + ni]);
+                    let src = &inc.buf[l * rows * cols + (j + h) * cols + h..][..ni];
+                    let dst = &mut target[(l * nj + j) * ni..][..ni];
+                    for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+                        *d = if s.is_finite() && s.abs() <= self.check.max_abs {
+                            s
+                        } else {
+                            bad.note(s, l, i, j);
+                            repair(s, self.check)
+                        };
+                    }
                 }
             }
+            if bad.count > 0 && problem.is_none() {
+                problem = self.report(inc.name, t, step, &bad).err();
+            }
         }
-        Ok(())
+        if !got.contains(&true) {
+            return Ok(());
+        }
+        // Every ocean rank stops together (and so can checkpoint) when any must.
+        let mine = problem.is_some() as i32;
+        let mut any = 0;
+        self.cpl.local_comm().all_reduce_into(
+            &mine,
+            &mut any,
+            mpi::collective::SystemOperation::max(),
+        );
+        match (problem, any) {
+            (Some(e), _) => Err(e),
+            (None, 0) => Ok(()),
+            (None, _) => Err(OceanError::BadForcing(format!(
+                "step {step} (t = {t} s): another ocean rank received forcing it cannot use (see its message)"
+            ))),
+        }
+    }
+
+    /// How long the ocean ranks wait for each other to save a checkpoint after a failed
+    /// exchange: half the coupling timeout, at most a minute (the failed peer ends the job
+    /// after the timeout).
+    pub fn failure_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64((self.cpl.config().timeout_s / 2.0).min(60.0))
+    }
+
+    /// Logs (or, with policy abort, returns) the bad values of one received field.
+    fn report(&self, field: &str, t: f64, step: u64, bad: &BadValues) -> Result<()> {
+        let (l, i, j) = bad.first;
+        let (gi, gj) = (self.rank_box.i0 + i, self.rank_box.j0 + j);
+        let what = format!(
+            "step {step} (t = {t} s): received {field} has {} value(s) that are not finite or exceed ocean.forcing.max_abs = {} m/s²; first: {} at level {l}, global cell (i = {gi}, j = {gj})",
+            bad.count, self.check.max_abs, bad.value
+        );
+        match self.check.policy {
+            BadForcing::Abort => Err(OceanError::BadForcing(format!(
+                "{what}; ocean.forcing.check = \"abort\" (\"zero\" or \"clip\" keep running)"
+            ))),
+            BadForcing::Zero => {
+                tracing::warn!("{what}; set to 0 (ocean.forcing.check = \"zero\")");
+                Ok(())
+            }
+            BadForcing::Clip => {
+                tracing::warn!(
+                    "{what}; clipped to ±{} (NaN to 0; ocean.forcing.check = \"clip\")",
+                    self.check.max_abs
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The model time the coupled run starts at.
+    pub fn start_time(&self) -> f64 {
+        self.cpl.start_time()
+    }
+
+    /// End the job after an error of this rank's (telling the ML side why).
+    pub fn fail(&mut self, reason: &str) -> ! {
+        self.cpl.fail(reason)
     }
 
     /// End the coupling; rank 0 writes the timing table into `dir`.
     pub fn finalize(&mut self, dir: &Path) -> Result<TimingReport> {
         self.cpl.finalize(Some(dir)).map_err(cerr)
+    }
+}
+
+/// The bad values of one received field: how many, and the first one and where.
+#[derive(Default)]
+struct BadValues {
+    count: usize,
+    value: f64,
+    /// (level, i, j) in the rank's box.
+    first: (usize, usize, usize),
+}
+
+impl BadValues {
+    fn note(&mut self, value: f64, l: usize, i: usize, j: usize) {
+        if self.count == 0 {
+            self.value = value;
+            self.first = (l, i, j);
+        }
+        self.count += 1;
+    }
+}
+
+/// The value a bad forcing value is replaced by (with policy abort the run stops anyway).
+fn repair(s: f64, check: ForcingCheck) -> f64 {
+    match check.policy {
+        BadForcing::Clip if !s.is_nan() => s.clamp(-check.max_abs, check.max_abs),
+        _ => 0.0,
     }
 }
 

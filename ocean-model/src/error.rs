@@ -35,6 +35,9 @@ pub enum OceanError {
         cfl: f64,
         last_good: PathBuf,
     },
+    /// The forcing received from the ML side is not usable (policy abort).
+    #[error("bad ML forcing: {0}")]
+    BadForcing(String),
     /// Error reported by the coupling library.
     #[error("coupler: {0}")]
     Coupler(String),

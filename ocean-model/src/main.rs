@@ -9,12 +9,13 @@
 //! coupled job as component "ocean". Outputs go to `[run].output_dir/[run].name`, or
 //! to DIR itself when `--output-dir` is given.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use coupler::fault::{Faults, Point};
 use coupler::{Coupler, ExperimentFile};
 use mpi::traits::*;
 
@@ -81,14 +82,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let world = universe.world();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if world.rank() == 0 { "info" } else { "warn" })
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    coupler::rundir::init_logging(world.rank() == 0);
 
     let result = match cli.command {
         Some(Command::Bench { sizes, steps }) => bench(&world, &sizes, steps),
@@ -151,34 +145,46 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
     }
     let run_dir = setup.plan.run_dir.clone();
     let levels = setup.params.levels;
+    let started = Instant::now();
 
     match coupling {
         None => {
+            start_run_dir(world.rank() == 0, path, &run_dir);
+            let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
             let mut sim = Simulation::new(setup, world.duplicate())?;
+            sim.faults = faults;
+            continue_to_the_end(&mut sim, cli.steps.is_some(), &run)?;
             log_start(&sim, "standalone");
-            sim.run(None)?;
+            let done = sim.run(None)?;
+            write_summary(&sim, &done, started, None);
         }
         Some(cfg) => {
             let mut cpl =
                 Coupler::init(world, COMPONENT, &cfg).context("joining the coupled job")?;
             let comm = cpl.local_comm().duplicate();
+            start_run_dir(comm.rank() == 0, path, &run_dir);
             // A start-up error from here to enddef goes through abandon(): every component
             // then stops at once with this reason instead of waiting for the timeout.
+            let faults = match Faults::from_env(COMPONENT, comm.rank() as usize) {
+                Ok(f) => f,
+                Err(e) => return Err(cpl.abandon(&e).into()),
+            };
+            faults.trigger(Point::Init, COMPONENT);
             let mut sim = match Simulation::new(setup, comm) {
                 Ok(sim) => sim,
                 Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
             };
-            // The ML side serves every coupling time of [run] duration from t = 0, so the
-            // ocean must cover exactly that: anything else would leave a peer waiting.
+            sim.faults = faults;
+            // The ML side serves every coupling time from the start to the end of [run]
+            // duration, so the ocean must cover exactly that: anything else would leave a
+            // peer waiting. A restart starts at the checkpoint's time (agreed at enddef).
+            if let Err(e) = continue_to_the_end(&mut sim, cli.steps.is_some(), &run) {
+                return Err(cpl.abandon(&format!("{e:#}")).into());
+            }
             let full = (run.duration_s / sim.params.dt).round() as u64;
-            if sim.step != 0 || sim.plan.steps != full {
-                let hint = if sim.step != 0 {
-                    "restarting a coupled run from a checkpoint is not supported yet: restart it standalone, or rerun from t = 0"
-                } else {
-                    "drop --steps and change [run] duration instead"
-                };
+            if sim.step + sim.plan.steps != full {
                 let reason = format!(
-                    "a coupled run covers [run] duration = {} s ({full} steps of {} s) from t = 0, but this ocean would run steps {}..{}: {hint}",
+                    "a coupled run covers [run] duration = {} s ({full} steps of {} s), but this ocean would run steps {}..{}: drop --steps and change [run] duration instead",
                     run.duration_s,
                     sim.params.dt,
                     sim.step,
@@ -186,16 +192,107 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
                 );
                 return Err(cpl.abandon(&reason).into());
             }
-            let mut coupling = OceanCoupling::new(cpl, sim.domain.rank_box, levels, sim.params.dt)?;
+            let (b, dt, start, check) = (
+                sim.domain.rank_box,
+                sim.params.dt,
+                sim.time(),
+                sim.forcing_check,
+            );
+            let mut coupling = OceanCoupling::new(cpl, b, levels, dt, start, check)?;
             log_start(&sim, "coupled");
-            sim.run(Some(&mut coupling))?;
+            let done = match sim.run(Some(&mut coupling)) {
+                Ok(done) => done,
+                // Tells the ML side why, and ends the job (after the checkpoint run() wrote).
+                Err(e) => coupling.fail(&format!("{e:#}")),
+            };
             let report = coupling.finalize(&run_dir)?;
             if sim.domain.is_root() {
                 tracing::info!("coupling timings:\n{}", report.table());
             }
+            write_summary(&sim, &done, started, Some(&report));
         }
     }
     Ok(())
+}
+
+/// On rank 0: log into the run directory too, and keep a copy of the experiment file there.
+fn start_run_dir(root: bool, config: &Path, run_dir: &Path) {
+    if !root {
+        return;
+    }
+    match coupler::rundir::log_to_file(run_dir, COMPONENT)
+        .and_then(|_| coupler::rundir::copy_config(config, run_dir))
+    {
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot set up the run directory {}: {e}", run_dir.display()),
+    }
+}
+
+/// A restart without `--steps` runs on to the end of [run] duration.
+fn continue_to_the_end(
+    sim: &mut Simulation,
+    steps_given: bool,
+    run: &coupler::RunConfig,
+) -> anyhow::Result<()> {
+    let full = (run.duration_s / sim.params.dt).round() as u64;
+    if sim.step > 0 && !steps_given {
+        if sim.step >= full {
+            anyhow::bail!(
+                "the restart file is at step {} (t = {} s), at or past the end of [run] duration = {} s: nothing is left to run",
+                sim.step,
+                sim.time(),
+                run.duration_s
+            );
+        }
+        sim.plan.steps = full - sim.step;
+    }
+    Ok(())
+}
+
+/// Rank 0 writes `summary.json` into the run directory and logs it.
+fn write_summary(
+    sim: &Simulation,
+    done: &ocean_model::simulation::Summary,
+    started: Instant,
+    coupling: Option<&coupler::TimingReport>,
+) {
+    if !sim.domain.is_root() {
+        return;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let simulated = done.steps as f64 * sim.params.dt;
+    let sypd = simulated / (365.0 * 86_400.0) / (wall / 86_400.0);
+    let coupling_s = coupling.map(|r| r.fields.iter().map(|f| f.seconds).sum::<f64>());
+    let summary = serde_json::json!({
+        "status": "completed",
+        "mode": if coupling.is_some() { "coupled" } else { "standalone" },
+        "grid": [sim.params.nx, sim.params.ny],
+        "ocean_ranks": sim.domain.decomp.size(),
+        "dt_s": sim.params.dt,
+        "first_step": sim.step - done.steps,
+        "steps": done.steps,
+        "simulated_s": simulated,
+        "simulated_days": simulated / 86_400.0,
+        "wall_s": wall,
+        "sypd": sypd,
+        "coupling_s": coupling_s,
+        "coupling_share": coupling_s.map(|c| c / wall),
+    });
+    let path = sim.plan.run_dir.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    if let Err(e) = std::fs::write(&path, format!("{text}\n")) {
+        tracing::warn!("cannot write {}: {e}", path.display());
+    }
+    tracing::info!(
+        "summary: {} steps, {:.1} simulated days in {wall:.1} s wall, {sypd:.1} SYPD{}; {}",
+        done.steps,
+        simulated / 86_400.0,
+        coupling_s.map_or(String::new(), |c| format!(
+            ", {:.1} % of the time in coupling (put + waiting in get)",
+            100.0 * c / wall
+        )),
+        path.display()
+    );
 }
 
 fn log_start(sim: &Simulation, mode: &str) {

@@ -5,8 +5,12 @@ use std::path::PathBuf;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
+use std::time::{Duration, Instant};
+
+use coupler::fault::{Faults, Point};
+
 use crate::checkpoint::{self, Checkpoint};
-use crate::config::{OutputPlan, Setup};
+use crate::config::{ForcingCheck, OutputPlan, Setup};
 use crate::coupled::OceanCoupling;
 use crate::diagnostics::{self, relative_vorticity};
 use crate::domain::Domain;
@@ -24,6 +28,8 @@ use crate::timestepper::{fill_state_halos, Rk4};
 pub struct Simulation {
     pub params: Params,
     pub plan: OutputPlan,
+    /// The check of received forcing (used by the coupling).
+    pub forcing_check: ForcingCheck,
     pub domain: Domain,
     pub state: State,
     pub rhs: Rhs,
@@ -33,6 +39,8 @@ pub struct Simulation {
     pub step: u64,
     /// State and step of the last passed stability check.
     last_good: (State, u64),
+    /// Faults to inject (from `EDDYLINK_FAULT`; tests only).
+    pub faults: Faults,
     /// Five global arrays on rank 0 (empty elsewhere) and a local work array.
     globals: [Vec<f64>; 5],
     work: Vec<f64>,
@@ -52,6 +60,7 @@ impl Simulation {
             params: p,
             plan,
             layout,
+            forcing: forcing_check,
         } = setup;
         let decomp = Decomposition::new(p.nx, p.ny, comm.size() as usize, layout)?;
         let domain = Domain::new(comm, decomp);
@@ -74,6 +83,8 @@ impl Simulation {
             params: p,
             plan,
             domain,
+            forcing_check,
+            faults: Faults::default(),
         };
         if let Some(path) = sim.plan.restart.clone() {
             let ck = checkpoint::read(&path, &sim.params)?;
@@ -154,29 +165,20 @@ impl Simulation {
         self.write_outputs(0, &plan, &mut snaps, &mut diags)?;
         let mut progress = Progress::new(root, first, plan.steps, dt, plan.progress_interval_s);
         for n in 1..=plan.steps {
-            let t = self.time();
-            if let Some(c) = coupling.as_deref_mut() {
-                c.put_surface(t, &self.state)?;
+            self.faults.trigger(Point::At(self.step + 1), "ocean");
+            if let Err(e) = self.coupled_step(coupling.as_deref_mut()) {
+                if let Some(c) = coupling.as_deref() {
+                    self.save_after_failure(c.failure_wait());
+                }
+                return Err(e);
             }
-            let mut refresh = |f: &mut _| match coupling.as_deref_mut() {
-                Some(c) => c.get_forcing(t, f),
-                None => Ok(()),
-            };
-            self.rk4.step(
-                &mut self.state,
-                &mut self.rhs,
-                &mut self.halo,
-                dt,
-                &mut refresh,
-            )?;
-            self.step += 1;
             if n % plan.check_every == 0 || n == plan.steps {
                 self.check_stability()?;
             }
             self.write_outputs(n, &plan, &mut snaps, &mut diags)?;
             progress.tick(self.step);
         }
-        if plan.checkpoint_every == 0 || plan.steps % plan.checkpoint_every != 0 {
+        if plan.checkpoint_every == 0 || self.step % plan.checkpoint_every != 0 {
             self.write_checkpoint(checkpoint::path_for(&plan.run_dir, self.step))?;
         }
         for w in [snaps, diags].into_iter().flatten() {
@@ -186,6 +188,110 @@ impl Simulation {
             steps: plan.steps,
             speed: progress.finish(self.step),
         })
+    }
+
+    /// One time step: put the surface fields, step (receiving the forcing inside the first
+    /// RK4 stage), count it.
+    fn coupled_step(&mut self, mut coupling: Option<&mut OceanCoupling>) -> Result<()> {
+        let (t, step) = (self.time(), self.step);
+        if let Some(c) = coupling.as_deref_mut() {
+            c.put_surface(t, &self.state)?;
+        }
+        let mut refresh = |f: &mut _| match coupling.as_deref_mut() {
+            Some(c) => c.get_forcing(t, step, f),
+            None => Ok(()),
+        };
+        self.rk4.step(
+            &mut self.state,
+            &mut self.rhs,
+            &mut self.halo,
+            self.params.dt,
+            &mut refresh,
+        )?;
+        self.step += 1;
+        Ok(())
+    }
+
+    /// After a failed exchange: writes a checkpoint of the last completed step, if every
+    /// ocean rank has stopped at that same step (agreed within `wait`: a rank stuck in a
+    /// halo exchange with a rank that went on would never join a collective). Returns
+    /// its path.
+    pub fn save_after_failure(&mut self, wait: Duration) -> Option<PathBuf> {
+        let root = self.domain.is_root();
+        let Some((lo, hi)) = self.step_range_within(wait) else {
+            if root {
+                tracing::error!(
+                    "the ocean ranks did not all stop within {wait:?}: no checkpoint at the failure; restart from the last periodic one in {}",
+                    self.plan.run_dir.display()
+                );
+            }
+            return None;
+        };
+        if lo != hi {
+            if root {
+                tracing::error!(
+                    "the ocean ranks stopped at steps {lo}..{hi}: no checkpoint at the failure; restart from the last periodic one in {}",
+                    self.plan.run_dir.display()
+                );
+            }
+            return None;
+        }
+        let path = checkpoint::path_for(&self.plan.run_dir, self.step);
+        let written = self.write_checkpoint(path.clone());
+        // Every rank is here (they agreed above): none may end the job before rank 0 has
+        // written the file.
+        self.domain.comm.barrier();
+        match written {
+            Ok(()) => {
+                if root {
+                    tracing::warn!(
+                        "checkpoint of the last completed step {} (t = {} s) written to {}",
+                        self.step,
+                        self.time(),
+                        path.display()
+                    );
+                }
+                Some(path)
+            }
+            Err(e) => {
+                tracing::error!("could not write the checkpoint after the failure: {e}");
+                None
+            }
+        }
+    }
+
+    /// The lowest and highest step of the ocean ranks, unless they do not all answer
+    /// within `wait` (a non-blocking all-reduce, polled).
+    fn step_range_within(&self, wait: Duration) -> Option<(u64, u64)> {
+        use mpi::collective::SystemOperation;
+        use mpi::request::StaticScope;
+        // Leaked: on a timeout the request is abandoned with the job about to abort.
+        let send: &'static [f64; 2] = Box::leak(Box::new([self.step as f64, -(self.step as f64)]));
+        let recv: *mut [f64; 2] = Box::into_raw(Box::new([0.0; 2]));
+        // SAFETY: `recv` is leaked, so it outlives the request; it is read only once the
+        // request has completed.
+        let mut req = self.domain.comm.immediate_all_reduce_into(
+            StaticScope,
+            &send[..],
+            unsafe { (&mut *recv).as_mut_slice() },
+            SystemOperation::max(),
+        );
+        let deadline = Instant::now() + wait;
+        loop {
+            match req.test() {
+                // SAFETY: the request has completed (see above).
+                Ok(_) => {
+                    let [hi, neg_lo] = unsafe { *recv };
+                    return Some(((-neg_lo) as u64, hi as u64));
+                }
+                Err(pending) => req = pending,
+            }
+            if Instant::now() >= deadline {
+                std::mem::forget(req);
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Snapshots, diagnostics and checkpoints due after `n` steps of this run.
@@ -203,7 +309,10 @@ impl Simulation {
         if due(plan.diagnostics_every) {
             self.write_diagnostics(diags)?;
         }
-        if n > 0 && due(plan.checkpoint_every) {
+        // Checkpoints fall on multiples of the interval counted from t = 0, restarts or not
+        // (so that they stay on coupling times).
+        let every = plan.checkpoint_every;
+        if n > 0 && every > 0 && self.step % every == 0 {
             self.write_checkpoint(checkpoint::path_for(&plan.run_dir, self.step))?;
         }
         Ok(())

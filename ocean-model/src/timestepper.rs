@@ -64,7 +64,12 @@ impl Rk4 {
             let (start, next_stage) = (&self.start, &mut self.next_stage);
             if s == 0 {
                 rhs.compute_internal(start, &mut self.tend);
-                refresh_forcing(&mut rhs.forcing)?;
+                if let Err(e) = refresh_forcing(&mut rhs.forcing) {
+                    // Nothing is written yet: hand y_n back, so that the caller can still
+                    // save the last completed step.
+                    std::mem::swap(state, &mut self.start);
+                    return Err(e);
+                }
                 let tend = &self.tend;
                 simd::widest(
                     #[inline(always)]
