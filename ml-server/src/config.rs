@@ -27,6 +27,9 @@ use serde::Deserialize;
 
 use crate::error::MlError;
 
+/// The environment variable that replaces the model file of the experiment.
+pub const WEIGHTS_ENV: &str = "EDDYLINK_ML_WEIGHTS";
+
 /// The `[ml]` table as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,12 +202,64 @@ impl MlConfig {
 
     /// Reads and validates the `[ml]` table of a loaded experiment file; relative
     /// paths are taken from the file's folder. Errors name the file and key.
+    /// `EDDYLINK_ML_WEIGHTS`, when set, replaces the model file (see
+    /// [`MlConfig::from_experiment_with`]).
     pub fn from_experiment(exp: &ExperimentFile) -> Result<Self, MlError> {
+        Self::from_experiment_and_cli(exp, None)
+    }
+
+    /// [`MlConfig::from_experiment`], the model file replaced by `--weights` (`cli`) if
+    /// given, else by `EDDYLINK_ML_WEIGHTS` if set.
+    pub fn from_experiment_and_cli(
+        exp: &ExperimentFile,
+        cli: Option<&Path>,
+    ) -> Result<Self, MlError> {
+        let env = std::env::var_os(WEIGHTS_ENV).map(PathBuf::from);
+        let model_file = match (cli, env.as_deref()) {
+            (Some(path), _) => Some((path, "--weights")),
+            (None, Some(path)) => Some((path, WEIGHTS_ENV)),
+            (None, None) => None,
+        };
+        Self::from_experiment_with(exp, model_file)
+    }
+
+    /// [`MlConfig::from_experiment`] with the model file — `[ml.fullycnn] weights` or
+    /// `[ml.torchscript] file` — replaced by `model_file.0` (relative to the working
+    /// directory), `model_file.1` saying where it came from (for errors).
+    pub fn from_experiment_with(
+        exp: &ExperimentFile,
+        model_file: Option<(&Path, &str)>,
+    ) -> Result<Self, MlError> {
         let file = exp.path();
-        let raw: MlConfig = exp.section("ml")?.ok_or_else(|| MlError::ConfigFile {
+        let mut raw: MlConfig = exp.section("ml")?.ok_or_else(|| MlError::ConfigFile {
             file: file.to_path_buf(),
             message: "no [ml] table".into(),
         })?;
+        if let Some((path, source)) = model_file {
+            // Relative to where the program runs, not to the experiment file.
+            let path = std::env::current_dir().unwrap_or_default().join(path);
+            let key = match (&mut raw.fullycnn, &mut raw.torchscript, raw.model) {
+                (Some(f), _, ModelKind::Fullycnn) => {
+                    f.weights = path.clone();
+                    "[ml.fullycnn] weights"
+                }
+                (_, Some(t), ModelKind::Torchscript) => {
+                    t.file = path.clone();
+                    "[ml.torchscript] file"
+                }
+                _ => {
+                    return Err(MlError::ConfigFile {
+                        file: exp.path().to_path_buf(),
+                        message: format!(
+                        "{source} = {} replaces the model file, but [ml] model = \"{}\" has none",
+                        path.display(),
+                        format!("{:?}", raw.model).to_lowercase()
+                    ),
+                    })
+                }
+            };
+            tracing::info!("{key} = {} (from {source})", path.display());
+        }
         let base = file.parent().unwrap_or(Path::new("."));
         raw.validate(base).map_err(|e| MlError::ConfigFile {
             file: file.to_path_buf(),

@@ -31,6 +31,10 @@ struct Cli {
     /// Experiment file (TOML) with an [ml] table: serve it in the coupled run.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Model file replacing [ml.fullycnn] weights or [ml.torchscript] file (also
+    /// EDDYLINK_ML_WEIGHTS; this flag wins). Relative to the working directory.
+    #[arg(long, value_name = "FILE", global = true)]
+    weights: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -83,14 +87,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // Every ML rank logs its own set-up line: info on all of them.
+    coupler::rundir::init_logging(true);
     let config = match &cli.command {
         None => cli.config.clone(),
         Some(
@@ -109,21 +107,22 @@ fn main() -> ExitCode {
         eprintln!("ml-server: {}: no such experiment file", config.display());
         return ExitCode::from(2);
     }
+    let weights = cli.weights.as_deref();
     let result = match cli.command {
-        None => return serve::serve(&config),
-        Some(Command::Check { size, .. }) => check(&config, size),
+        None => return serve::serve(&config, weights),
+        Some(Command::Check { size, .. }) => check(&config, weights, size),
         Some(Command::Infer {
             input,
             output,
             halo,
             ..
-        }) => infer(&config, &input, &output, halo),
+        }) => infer(&config, weights, &input, &output, halo),
         Some(Command::Bench {
             repeats,
             warmup,
             max_cells,
             ..
-        }) => run_bench(&config, warmup, repeats, max_cells),
+        }) => run_bench(&config, weights, warmup, repeats, max_cells),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,13 +146,15 @@ fn one_line(text: &str) -> String {
     }
 }
 
-/// The validated `[ml]` table of `file`, relative paths taken from its folder.
-fn load_config(file: &Path) -> anyhow::Result<MlConfig> {
-    Ok(MlConfig::load(file)?)
+/// The validated `[ml]` table of `file`, relative paths taken from its folder, the model
+/// file replaced by `--weights` or EDDYLINK_ML_WEIGHTS.
+fn load_config(file: &Path, weights: Option<&Path>) -> anyhow::Result<MlConfig> {
+    let exp = coupler::ExperimentFile::load(file)?;
+    Ok(MlConfig::from_experiment_and_cli(&exp, weights)?)
 }
 
-fn check(file: &Path, size: usize) -> anyhow::Result<()> {
-    let cfg = load_config(file)?;
+fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()> {
+    let cfg = load_config(file, weights)?;
     let device = device::select(cfg.device_request()?, device::local_rank())?;
     let model = ml_server::models::build(&cfg, device).context("loading the model")?;
     let info = model.info().clone();
@@ -204,8 +205,14 @@ fn check(file: &Path, size: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn infer(file: &Path, input: &Path, output: &Path, halo: Option<usize>) -> anyhow::Result<()> {
-    let cfg = load_config(file)?;
+fn infer(
+    file: &Path,
+    weights: Option<&Path>,
+    input: &Path,
+    output: &Path,
+    halo: Option<usize>,
+) -> anyhow::Result<()> {
+    let cfg = load_config(file, weights)?;
     let device = device::select(cfg.device_request()?, device::local_rank())?;
     let batch = ml_server::npy::read_batch(input)?;
     let &[levels, _, h, w] = batch.shape() else {
@@ -242,11 +249,12 @@ fn infer(file: &Path, input: &Path, output: &Path, halo: Option<usize>) -> anyho
 
 fn run_bench(
     file: &Path,
+    weights: Option<&Path>,
     warmup: usize,
     repeats: usize,
     max_cells: Option<usize>,
 ) -> anyhow::Result<()> {
-    let cfg = load_config(file)?;
+    let cfg = load_config(file, weights)?;
     let mut devices = vec![tch::Device::Cpu];
     if device::cuda_usable() {
         devices.push(tch::Device::Cuda(0));

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use coupler::config::{CouplingConfig, Exchange};
+use coupler::fault::{Faults, Point};
 use coupler::{Coupler, ExperimentFile, FieldDef, GridPoint, Region};
 use ml_server::config::MlConfig;
 use ml_server::device;
@@ -28,12 +29,12 @@ struct Plan {
 
 /// Serves the experiment in `file` as component "ml". Errors are printed before
 /// MPI is finalised (a peer may abort the job while this rank finalises).
-pub fn serve(file: &Path) -> ExitCode {
+pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
     let Some(universe) = mpi::initialize() else {
         eprintln!("ml-server: MPI was already initialised");
         return ExitCode::FAILURE;
     };
-    match serve_with(&universe, file) {
+    match serve_with(&universe, file, weights) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ml-server: {e:#}");
@@ -42,7 +43,11 @@ pub fn serve(file: &Path) -> ExitCode {
     }
 }
 
-fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Result<()> {
+fn serve_with(
+    universe: &mpi::environment::Universe,
+    file: &Path,
+    weights: Option<&Path>,
+) -> anyhow::Result<()> {
     let world = universe.world();
     let exp = ExperimentFile::load(file)?;
     let coupling = exp
@@ -51,6 +56,11 @@ fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Res
     let mut cpl = Coupler::init(&world, COMPONENT, &coupling)?;
     // From here on a start-up error goes through abandon(): every rank of every component
     // then stops at once with this rank's reason, instead of waiting for the timeout.
+    let faults = match Faults::from_env(COMPONENT, cpl.local_comm().rank() as usize) {
+        Ok(f) => f,
+        Err(e) => return Err(cpl.abandon(&e).into()),
+    };
+    faults.trigger(Point::Init, COMPONENT);
     let Prepared {
         ml,
         run,
@@ -58,11 +68,47 @@ fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Res
         model,
         plan,
         region,
-    } = match prepare(&exp, file, &coupling, &mut cpl) {
+    } = match prepare(&exp, file, weights, &coupling, &mut cpl) {
         Ok(p) => p,
         Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
     };
+    if cpl.local_comm().rank() == 0 {
+        if let Err(e) = coupler::rundir::log_to_file(&run.run_dir(), COMPONENT) {
+            tracing::warn!("cannot log into {}: {e}", run.run_dir().display());
+        }
+    }
     cpl.enddef()?;
+    if cpl.start_time() > 0.0 && cpl.local_comm().rank() == 0 {
+        tracing::info!("restarted run: serving from t = {} s", cpl.start_time());
+    }
+    // From here on an error ends the job through fail(): the ocean learns why at once
+    // (and saves its last completed step) instead of waiting for the timeout.
+    match serve_enddefined(
+        &mut cpl, &ml, device, model, &plan, region, &coupling, &faults,
+    ) {
+        Ok(calls) => {
+            let report = cpl.finalize(Some(&run.run_dir()))?;
+            if cpl.local_comm().rank() == 0 {
+                tracing::info!("ml: {calls} inference calls\n{}", report.table());
+            }
+            Ok(())
+        }
+        Err(e) => cpl.fail(&format!("{e:#}")),
+    }
+}
+
+/// Serves every coupling time after enddef; returns the number of inference calls.
+#[allow(clippy::too_many_arguments)]
+fn serve_enddefined(
+    cpl: &mut Coupler,
+    ml: &MlConfig,
+    device: tch::Device,
+    model: Box<dyn models::Model>,
+    plan: &Plan,
+    region: Region,
+    coupling: &CouplingConfig,
+    faults: &Faults,
+) -> anyhow::Result<usize> {
     let (rank, size) = (
         cpl.local_comm().rank() as usize,
         cpl.local_comm().size() as usize,
@@ -80,7 +126,7 @@ fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Res
     if extent != (levels, shape.height(), shape.width(), plan.halo) {
         bail!("coupler receive extent {extent:?} differs from the planned {shape:?}");
     }
-    let mut engine = Engine::with_model(&ml, model, device, shape, rank as u64)?;
+    let mut engine = Engine::with_model(ml, model, device, shape, rank as u64)?;
     tracing::info!(
         "ml rank {rank}/{size}: rows {j0}..{j1} of {nx}×{ny}, {levels} levels, halo {}, {} on {:?}",
         plan.halo,
@@ -88,7 +134,7 @@ fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Res
         device
     );
     if plan.masks {
-        receive_masks(&mut cpl, &mut engine)?;
+        receive_masks(cpl, &mut engine)?;
     }
     let plane = shape.height() * shape.width();
     let out_plane = shape.ny * shape.nx;
@@ -100,16 +146,22 @@ fn serve_with(universe: &mpi::environment::Universe, file: &Path) -> anyhow::Res
         if !(got_u && got_v) {
             continue;
         }
+        calls += 1;
+        let at = Point::At(calls as u64);
+        faults.trigger(at, COMPONENT);
         let forcing = engine.run()?;
+        let corrupted: Vec<f32>;
+        let forcing = match faults.corruption(at) {
+            Some(c) => {
+                corrupted = forcing.iter().map(|&x| c.apply(x)).collect();
+                &corrupted[..]
+            }
+            None => forcing,
+        };
         cpl.put_strided("sx", t, forcing, 2 * out_plane)?;
         cpl.put_strided("sy", t, &forcing[out_plane..], 2 * out_plane)?;
-        calls += 1;
     }
-    let report = cpl.finalize(Some(&run.run_dir()))?;
-    if rank == 0 {
-        tracing::info!("ml: {calls} inference calls\n{}", report.table());
-    }
-    Ok(())
+    Ok(calls)
 }
 
 /// What start-up produces before enddef().
@@ -127,10 +179,11 @@ struct Prepared {
 fn prepare(
     exp: &ExperimentFile,
     file: &Path,
+    weights: Option<&Path>,
     coupling: &CouplingConfig,
     cpl: &mut Coupler,
 ) -> anyhow::Result<Prepared> {
-    let ml = MlConfig::from_experiment(exp)?;
+    let ml = MlConfig::from_experiment_and_cli(exp, weights)?;
     let run = exp.run()?;
     let (nx, ny) = coupling.grid.ok_or_else(|| {
         anyhow!(
