@@ -118,3 +118,57 @@ fn infer_applies_model_and_transforms_to_an_npy_file() {
         "forcing in m/s² after ×1e-7: peak {peak}"
     );
 }
+
+#[test]
+fn weights_given_on_the_command_line_or_in_the_environment_replace_the_configs() {
+    let dir = scratch("cli-weights");
+    // The config names a file that does not exist; the override names another.
+    let cfg = gz21_config(&dir, &dir.join("absent_in_config.pth"), "same");
+    let cfg = cfg.to_str().unwrap();
+    let overriding = dir.join("from_override.pth");
+    std::fs::write(&overriding, b"not a torch file").unwrap();
+    let flag = ml_server(&[
+        "check",
+        "--config",
+        cfg,
+        "--weights",
+        overriding.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&flag.stderr);
+    assert!(!flag.status.success());
+    assert!(
+        err.contains("from_override.pth") && !err.contains("absent_in_config"),
+        "{err}"
+    );
+
+    let env = Command::new(env!("CARGO_BIN_EXE_ml-server"))
+        .args(["check", "--config", cfg])
+        .env("EDDYLINK_ML_WEIGHTS", &overriding)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&env.stderr);
+    assert!(!env.status.success());
+    assert!(err.contains("from_override.pth"), "{err}");
+
+    // An analytic model has no model file to replace: say so rather than ignore it.
+    let analytic = dir.join("analytic.toml");
+    std::fs::write(
+        &analytic,
+        "[ml]\nmodel = \"analytic\"\n[ml.analytic]\nkind = \"zero\"\n",
+    )
+    .unwrap();
+    let out = ml_server(&[
+        "check",
+        "--config",
+        analytic.to_str().unwrap(),
+        "--weights",
+        "w.pth",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--weights") && err.contains("has none"),
+        "{err}"
+    );
+}

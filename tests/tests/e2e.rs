@@ -97,6 +97,34 @@ fn ocean_and_ml_server_find_each_other_and_exchange_fields() {
     // 1 day of 2-hour coupling: 12 round trips.
     assert_round_trip(&out, &dir, 12);
     check_outputs_open_in_xarray(&dir.join("out/double_gyre_64"));
+    check_run_directory(&dir.join("out/double_gyre_64"), &cfg, 300);
+}
+
+/// The run directory holds the config used, a log per component and a summary.
+fn check_run_directory(run_dir: &Path, config: &str, steps: u64) {
+    let read = |f: &str| {
+        std::fs::read_to_string(run_dir.join(f))
+            .unwrap_or_else(|e| panic!("{f} in {}: {e}", run_dir.display()))
+    };
+    assert_eq!(
+        read("config.toml"),
+        std::fs::read_to_string(config).unwrap()
+    );
+    assert!(
+        read("ocean.log").contains("coupled: 64 × 64 cells"),
+        "{}",
+        read("ocean.log")
+    );
+    assert!(read("ml.log").contains("ml rank 0/1"), "{}", read("ml.log"));
+    let summary: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    assert_eq!(summary["status"], "completed", "{summary}");
+    assert_eq!(summary["steps"].as_u64(), Some(steps), "{summary}");
+    assert_eq!(summary["simulated_days"].as_f64(), Some(1.0), "{summary}");
+    let (sypd, share) = (
+        summary["sypd"].as_f64().unwrap(),
+        summary["coupling_share"].as_f64().unwrap(),
+    );
+    assert!(sypd > 0.0 && (0.0..1.0).contains(&share), "{summary}");
 }
 
 /// Opens the run's NetCDF files with xarray, as a user would, and checks what a user relies on.
