@@ -77,3 +77,38 @@ fn blow_up_reports_step_time_location_and_keeps_last_good_state() {
         .any(|e| e.file_name().to_string_lossy().starts_with("checkpoint_"));
     assert!(good, "no last good checkpoint in {}", out_dir.display());
 }
+
+#[test]
+fn every_standalone_config_in_configs_runs() {
+    let configs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let mut ran = Vec::new();
+    for entry in std::fs::read_dir(&configs).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if path.extension().is_none_or(|e| e != "toml") || text.lines().any(|l| l.starts_with("[coupling]")) {
+            continue; // coupled configs run in tests/tests/e2e.rs
+        }
+        let dir = test_dir(&format!(
+            "config-{}",
+            path.file_stem().unwrap().to_string_lossy()
+        ));
+        let out = run_plain(
+            &[
+                "--config",
+                path.to_str().unwrap(),
+                "--steps",
+                "2",
+                "--output-dir",
+                dir.to_str().unwrap(),
+            ],
+            Duration::from_secs(60),
+        );
+        assert_eq!(out.code, Some(0), "{}:\n{}", path.display(), out.stderr);
+        assert!(dir.join("summary.json").exists(), "{}", path.display());
+        ran.push(path);
+    }
+    assert!(
+        ran.len() >= 2,
+        "the reference and uncoupled configs: {ran:?}"
+    );
+}
