@@ -18,7 +18,7 @@ use crate::handshake;
 use crate::link::{Clock, Layout, Receiver, Sender};
 use crate::routes::{compute_routes, Region};
 use crate::timeops::Element;
-use crate::timing::{FieldTiming, TimingReport};
+use crate::timing::{resident_mb, FieldTiming, Memory, TimingReport};
 use crate::transport;
 
 /// What a rank declares about one of its coupled fields.
@@ -85,6 +85,8 @@ pub struct Coupler {
     start_s: Option<f64>,
     /// A posted receive for a failure notice from a rank of another component.
     notice: Option<Notice>,
+    /// Resident memory at enddef and after the first completed get (MB).
+    memory: Memory,
     /// Whether this rank learned of a peer's failure (a notice, or a timeout in get): its
     /// own failure then ends the job at once, with no grace for the peers.
     peer_failed: bool,
@@ -213,6 +215,7 @@ impl Coupler {
             .split_by_color(Color::with_value(color as i32))
             .ok_or_else(|| setup_error("MPI_Comm_split gave no communicator".into()))?;
         let exchange_comms = config.exchanges.iter().map(|_| world.duplicate()).collect();
+        let polling = choose_polling(world);
         // Process ids, so that a launcher's report of a dead process (Hydra names its pid,
         // srun its task = world rank) can be traced to its component: see the log line.
         let pids = transport::allgather(&[std::process::id() as i64], world, deadline)
@@ -237,9 +240,13 @@ impl Coupler {
                 })
                 .collect();
             tracing::info!(
-                "coupler: {} components found: {}",
+                "coupler: {} components found: {}; waits poll {}",
                 components.len(),
-                summary.join("; ")
+                summary.join("; "),
+                match polling {
+                    transport::Polling::Busy => "busily (a core per rank)",
+                    transport::Polling::Sleep => "with sleeps (more ranks than cores)",
+                }
             );
         }
         Ok(Coupler {
@@ -258,6 +265,7 @@ impl Coupler {
             start_s: None,
             notice: None,
             peer_failed: false,
+            memory: Memory::default(),
         })
     }
 
@@ -387,6 +395,7 @@ impl Coupler {
         self.links = links;
         self.start_s = Some(start_s);
         self.notice = Some(Notice::post(&self.control));
+        self.memory.at_enddef_mb = resident_mb();
         self.state = State::Running;
         Ok(())
     }
@@ -699,6 +708,9 @@ impl Coupler {
         );
         match result {
             Ok(bytes) => {
+                if self.memory.after_first_get_mb == 0.0 {
+                    self.memory.after_first_get_mb = resident_mb();
+                }
                 let timing = &mut self.links[k].timing;
                 timing.exchanges += 1;
                 timing.bytes += bytes;
@@ -876,11 +888,24 @@ impl Coupler {
         let mine = wall;
         self.local
             .all_reduce_into(&mine, &mut wall, mpi::collective::SystemOperation::max());
+        let m = self.memory;
+        let mine = [m.at_enddef_mb, m.after_first_get_mb, resident_mb()];
+        let mut most = [0.0f64; 3];
+        self.local.all_reduce_into(
+            &mine[..],
+            &mut most[..],
+            mpi::collective::SystemOperation::max(),
+        );
         TimingReport {
             component: self.component.clone(),
             ranks: self.local.size() as usize,
             wall_seconds: wall,
             fields,
+            memory: Memory {
+                at_enddef_mb: most[0],
+                after_first_get_mb: most[1],
+                at_finalize_mb: most[2],
+            },
         }
     }
 
@@ -1047,6 +1072,21 @@ impl Drop for Coupler {
         };
         self.fail_with_code(&reason, 1);
     }
+}
+
+/// Busy polling when every rank of this node has a core, sleeping polls otherwise;
+/// `EDDYLINK_WAIT=busy|sleep` overrides. Collective over `world`.
+fn choose_polling(world: &SimpleCommunicator) -> transport::Polling {
+    let node = world.split_shared(0);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let polling = match std::env::var("EDDYLINK_WAIT").as_deref() {
+        Ok("busy") => transport::Polling::Busy,
+        Ok("sleep") => transport::Polling::Sleep,
+        _ if node.size() as usize > cores => transport::Polling::Sleep,
+        _ => transport::Polling::Busy,
+    };
+    transport::set_polling(polling);
+    polling
 }
 
 fn init_timeout(

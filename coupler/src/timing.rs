@@ -32,6 +32,28 @@ pub struct TimingReport {
     /// Wall time from init to finalize on the component's rank 0, in seconds.
     pub wall_seconds: f64,
     pub fields: Vec<FieldTiming>,
+    /// Resident memory, largest over the component's ranks.
+    pub memory: Memory,
+}
+
+/// Resident set size (MB, largest over a component's ranks) at three points of the run:
+/// growth between the first exchange and the end is what a leak looks like.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Memory {
+    pub at_enddef_mb: f64,
+    pub after_first_get_mb: f64,
+    pub at_finalize_mb: f64,
+}
+
+/// This process's resident set size in MB (0 where /proc is not available).
+pub fn resident_mb() -> f64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+    pages * page / 1e6
 }
 
 impl TimingReport {
@@ -63,6 +85,12 @@ impl TimingReport {
                 f.bytes as f64 / 1e6
             );
         }
+        let m = self.memory;
+        let _ = writeln!(
+            s,
+            "  resident memory (largest rank): {:.1} MB at enddef, {:.1} MB after the first get, {:.1} MB at finalize",
+            m.at_enddef_mb, m.after_first_get_mb, m.at_finalize_mb
+        );
         s
     }
 

@@ -203,6 +203,32 @@ pub(crate) fn wait_all(reqs: &mut [Request], deadline: Instant) -> Result<(), Du
     })
 }
 
+/// How a rank waits for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polling {
+    /// Test without pause for the first 200 ms: the lowest latency, for a rank that has a
+    /// core to itself.
+    Busy,
+    /// Test every ~50 µs, sleeping between tests: a rank that shares its core with
+    /// another (more ranks than cores on a node) leaves the core to it while it waits.
+    Sleep,
+}
+
+static POLLING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets how every wait of this process polls.
+pub(crate) fn set_polling(p: Polling) {
+    POLLING.store(p == Polling::Sleep, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn polling() -> Polling {
+    if POLLING.load(std::sync::atomic::Ordering::Relaxed) {
+        Polling::Sleep
+    } else {
+        Polling::Busy
+    }
+}
+
 /// Why [`wait_all_unless`] gave up.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Stop {
@@ -219,7 +245,10 @@ pub(crate) fn wait_all_unless(
     deadline: Instant,
     interrupt: &mut dyn FnMut() -> bool,
 ) -> Result<(), Stop> {
-    const BUSY_POLL: Duration = Duration::from_millis(200);
+    let busy_poll = match polling() {
+        Polling::Busy => Duration::from_millis(200),
+        Polling::Sleep => Duration::ZERO,
+    };
     let start = Instant::now();
     loop {
         if reqs.iter_mut().all(Request::test) {
@@ -232,7 +261,7 @@ pub(crate) fn wait_all_unless(
         if now >= deadline {
             return Err(Stop::TimedOut(now - start));
         }
-        if now - start < BUSY_POLL {
+        if now - start < busy_poll {
             std::thread::yield_now();
         } else {
             std::thread::sleep(Duration::from_micros(50));

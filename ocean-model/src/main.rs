@@ -277,6 +277,7 @@ fn write_summary(
         "sypd": sypd,
         "coupling_s": coupling_s,
         "coupling_share": coupling_s.map(|c| c / wall),
+        "rss_mb_rank0": coupler::timing::resident_mb(),
     });
     let path = sim.plan.run_dir.join("summary.json");
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
