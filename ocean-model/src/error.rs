@@ -35,6 +35,9 @@ pub enum OceanError {
         cfl: f64,
         last_good: PathBuf,
     },
+    /// A figure could not be drawn or written.
+    #[error("plot {path}: {message}")]
+    Plot { path: PathBuf, message: String },
     /// Error reported by the coupling library.
     #[error("coupler: {0}")]
     Coupler(String),
