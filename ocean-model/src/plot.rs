@@ -7,7 +7,8 @@
 //! * `ssh.png`: sea surface height anomaly η of the last snapshot (m);
 //! * `kinetic_energy.png`: basin-integrated kinetic energy against time in days;
 //! * `ml_forcing.png`, for coupled runs only (snapshots holding sx, sy): the time mean
-//!   of the received momentum forcing sx and sy (m s-2).
+//!   of the received momentum forcing sx and sy (m s-2) over the snapshot records after
+//!   the first, which is written before any exchange.
 //!
 //! Maps use a diverging colour map with symmetric limits ([`symmetric_limit`]). Records
 //! a stopped run never reached hold the NetCDF fill value and are skipped, as is any fill
