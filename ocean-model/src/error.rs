@@ -38,6 +38,9 @@ pub enum OceanError {
     /// The forcing received from the ML side is not usable (policy abort).
     #[error("bad ML forcing: {0}")]
     BadForcing(String),
+    /// A figure could not be drawn or written.
+    #[error("plot {path}: {message}")]
+    Plot { path: PathBuf, message: String },
     /// Error reported by the coupling library.
     #[error("coupler: {0}")]
     Coupler(String),

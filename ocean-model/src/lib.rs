@@ -28,7 +28,7 @@
 //! [`params`] and [`config`] (parameters, `[ocean]` table), [`grid`], [`field`],
 //! [`halo`], [`domain`] (decomposition and MPI), [`physics`] (one module per term),
 //! [`timestepper`] (RK4), [`diagnostics`], [`output`], [`checkpoint`], [`progress`],
-//! [`bench`].
+//! [`bench`], [`plot`] (PNG figures of a run's output).
 
 pub mod bench;
 pub mod checkpoint;
@@ -43,6 +43,7 @@ pub mod halo;
 pub mod output;
 pub mod params;
 pub mod physics;
+pub mod plot;
 pub mod progress;
 pub mod simulation;
 pub mod state;

@@ -3,6 +3,7 @@
 //! ```text
 //! ocean-model --config FILE [--steps N] [--output-dir DIR] [--restart FILE]
 //! ocean-model bench [--sizes 128,256,512] [--steps 50]
+//! ocean-model plot RUN_DIR [--out DIR]
 //! ```
 //!
 //! Without a `[coupling]` table in FILE the model runs alone; with one it joins the
@@ -58,6 +59,15 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         steps: u64,
     },
+    /// Draw PNG figures of a run's snapshots.nc and diagnostics.nc.
+    Plot {
+        /// The run's output folder.
+        #[arg(value_name = "RUN_DIR")]
+        run_dir: PathBuf,
+        /// Write the PNG files into DIR [default: RUN_DIR/plots].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Exit code for command-line and configuration errors.
@@ -86,6 +96,7 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Some(Command::Bench { sizes, steps }) => bench(&world, &sizes, steps),
+        Some(Command::Plot { run_dir, out }) => plot(&world, &run_dir, out),
         None => run(&world, &cli),
     };
     match result {
@@ -326,6 +337,24 @@ fn bench(
                 r.n, r.ranks, r.steps, r.dt, r.ns_per_cell_step, r.core_ns_per_cell_step, r.sypd
             );
         }
+    }
+    Ok(())
+}
+
+/// Figures of a finished run, drawn by rank 0; unreadable input is a usage error (exit 2).
+fn plot(
+    world: &mpi::topology::SimpleCommunicator,
+    run_dir: &Path,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if world.rank() != 0 {
+        return Ok(());
+    }
+    let output = ocean_model::plot::RunOutput::read(run_dir)
+        .map_err(|e| anyhow::Error::new(ConfigProblem(e.to_string())))?;
+    let out = out.unwrap_or_else(|| run_dir.join("plots"));
+    for path in ocean_model::plot::write_plots(&output, &out)? {
+        tracing::info!("wrote {}", path.display());
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! CF-convention NetCDF output, written by rank 0 of the ocean communicator.
 //!
 //! * `snapshots.nc`: u (time, y, x_u), v (time, y_v, x), eta (time, y, x) and
-//!   relative vorticity (time, y_v, x_u), with staggered coordinates in m;
+//!   relative vorticity (time, y_v, x_u), with staggered coordinates in m, and in
+//!   coupled runs the received momentum forcing sx (time, y, x_u) and sy (time, y_v, x);
+//!   the global attribute `f0` is the Coriolis parameter at mid-basin (s-1);
 //! * `diagnostics.nc`: kinetic and potential energy, volume, max CFL per record.
 //!
 //! Time is "seconds since 0001-01-01 00:00:00" in the `noleap` calendar. NetCDF-3
@@ -62,7 +64,7 @@ pub(crate) fn add_grid(
 }
 
 /// Values of the coordinate variables added by [`add_grid`].
-pub(crate) fn grid_coordinates(p: &Params) -> [(&'static str, Vec<f64>); 4] {
+pub fn grid_coordinates(p: &Params) -> [(&'static str, Vec<f64>); 4] {
     let (dx, dy) = (p.dx(), p.dy());
     [
         ("x", (0..p.nx).map(|i| (i as f64 + 0.5) * dx).collect()),
@@ -115,17 +117,37 @@ pub const SNAPSHOT_VARS: [(&str, [&str; 3], &str, &str); 4] = [
     ),
 ];
 
-/// The data set of the snapshot file with `records` time records.
+/// Snapshot variables of coupled runs only: the received forcing, level 0.
+pub const FORCING_VARS: [(&str, [&str; 3], &str, &str); 2] = [
+    (
+        "sx",
+        ["time", "y", "x_u"],
+        "received zonal momentum forcing on east cell faces",
+        "m s-2",
+    ),
+    (
+        "sy",
+        ["time", "y_v", "x"],
+        "received meridional momentum forcing on north cell faces",
+        "m s-2",
+    ),
+];
+
+/// The data set of the snapshot file with `records` time records; a `coupled` run's
+/// file also holds the received forcing ([`FORCING_VARS`]).
 pub fn snapshot_dataset(
     p: &Params,
     records: usize,
+    coupled: bool,
 ) -> std::result::Result<DataSet, netcdf3::InvalidDataSet> {
     let mut ds = DataSet::new();
     add_globals(&mut ds, "shallow-water double gyre: snapshots")?;
+    ds.add_global_attr_f64("f0", vec![p.f0])?;
     add_time(&mut ds, records)?;
     add_grid(&mut ds, p)?;
-    for (name, dims, long, units) in SNAPSHOT_VARS {
-        add_var(&mut ds, name, &dims, long, units)?;
+    let forcing = if coupled { &FORCING_VARS[..] } else { &[] };
+    for (name, dims, long, units) in SNAPSHOT_VARS.iter().chain(forcing) {
+        add_var(&mut ds, name, dims, long, units)?;
     }
     Ok(ds)
 }

@@ -41,8 +41,8 @@ pub struct Simulation {
     last_good: (State, u64),
     /// Faults to inject (from `EDDYLINK_FAULT`; tests only).
     pub faults: Faults,
-    /// Five global arrays on rank 0 (empty elsewhere) and a local work array.
-    globals: [Vec<f64>; 5],
+    /// Six global arrays on rank 0 (empty elsewhere) and a local work array.
+    globals: [Vec<f64>; 6],
     work: Vec<f64>,
 }
 
@@ -136,8 +136,9 @@ impl Simulation {
                 .map_or(0, |k| (k + 1) as usize)
         };
         let nc = |e| output::nc_err(&plan.run_dir, e);
-        let snap_ds =
-            output::snapshot_dataset(&self.params, records(plan.snapshot_every)).map_err(nc)?;
+        let coupled = coupling.is_some();
+        let snap_ds = output::snapshot_dataset(&self.params, records(plan.snapshot_every), coupled)
+            .map_err(nc)?;
         let diag_ds = output::diagnostics_dataset(records(plan.diagnostics_every)).map_err(nc)?;
         let coords = output::grid_coordinates(&self.params);
         let mut snaps = match root && plan.snapshot_every > 0 {
@@ -162,7 +163,7 @@ impl Simulation {
         if let Some(c) = coupling.as_deref_mut() {
             c.put_masks(self.time(), &self.rhs)?;
         }
-        self.write_outputs(0, &plan, &mut snaps, &mut diags)?;
+        self.write_outputs(0, &plan, coupled, &mut snaps, &mut diags)?;
         let mut progress = Progress::new(root, first, plan.steps, dt, plan.progress_interval_s);
         for n in 1..=plan.steps {
             self.faults.trigger(Point::At(self.step + 1), "ocean");
@@ -175,7 +176,7 @@ impl Simulation {
             if n % plan.check_every == 0 || n == plan.steps {
                 self.check_stability()?;
             }
-            self.write_outputs(n, &plan, &mut snaps, &mut diags)?;
+            self.write_outputs(n, &plan, coupled, &mut snaps, &mut diags)?;
             progress.tick(self.step);
         }
         if plan.checkpoint_every == 0 || self.step % plan.checkpoint_every != 0 {
@@ -299,12 +300,13 @@ impl Simulation {
         &mut self,
         n: u64,
         plan: &OutputPlan,
+        coupled: bool,
         snaps: &mut Option<RecordWriter>,
         diags: &mut Option<RecordWriter>,
     ) -> Result<()> {
         let due = |every: u64| every > 0 && n % every == 0;
         if due(plan.snapshot_every) {
-            self.write_snapshot(snaps)?;
+            self.write_snapshot(snaps, coupled)?;
         }
         if due(plan.diagnostics_every) {
             self.write_diagnostics(diags)?;
@@ -318,19 +320,32 @@ impl Simulation {
         Ok(())
     }
 
-    fn write_snapshot(&mut self, w: &mut Option<RecordWriter>) -> Result<()> {
+    /// Gather and write u, v, η, vorticity and, in a `coupled` run, the level-0 forcing
+    /// last received (collective; rank 0 writes).
+    fn write_snapshot(&mut self, w: &mut Option<RecordWriter>, coupled: bool) -> Result<()> {
         let t = self.time();
-        let [gu, gv, geta, gzeta, _] = &mut self.globals;
+        let [gu, gv, geta, gzeta, gsx, gsy] = &mut self.globals;
         self.domain.gather(&self.state.u, gu);
         self.domain.gather(&self.state.v, gv);
         self.domain.gather(&self.state.eta, geta);
         relative_vorticity(&self.params, &self.state.u, &self.state.v, &mut self.work);
         self.domain.gather_slice(&self.work, gzeta);
+        if coupled {
+            let n = self.work.len();
+            self.domain.gather_slice(&self.rhs.forcing.sx[..n], gsx);
+            self.domain.gather_slice(&self.rhs.forcing.sy[..n], gsy);
+        }
+        let vars: [(&str, &[f64]); 6] = [
+            ("u", gu),
+            ("v", gv),
+            ("eta", geta),
+            ("vorticity", gzeta),
+            ("sx", gsx),
+            ("sy", gsy),
+        ];
+        let written = if coupled { &vars[..] } else { &vars[..4] };
         if let Some(w) = w.as_mut().filter(|w| !w.is_full()) {
-            w.write(
-                t,
-                &[("u", gu), ("v", gv), ("eta", geta), ("vorticity", gzeta)],
-            )?;
+            w.write(t, written)?;
         }
         Ok(())
     }
@@ -360,7 +375,7 @@ impl Simulation {
     /// Gather the state and forcing and write a checkpoint (collective; rank 0 writes).
     pub fn write_checkpoint(&mut self, path: PathBuf) -> Result<()> {
         let time = self.time();
-        let [gu, gv, geta, gsx, gsy] = &mut self.globals;
+        let [gu, gv, geta, gsx, gsy, _] = &mut self.globals;
         self.domain.gather(&self.state.u, gu);
         self.domain.gather(&self.state.v, gv);
         self.domain.gather(&self.state.eta, geta);

@@ -1,0 +1,341 @@
+//! `ocean-model plot`: the figures of a real short run exist, decode, have their size and
+//! are not blank; the forcing figure comes only from a coupled run; records a stopped run
+//! never reached are skipped; no font means figures without text and one warning; a
+//! missing run folder is a usage error that names it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use ocean_model::output::{self, RecordWriter};
+use ocean_model::params::Params;
+use ocean_model::plot::{RunOutput, FORCING_SIZE, MAP_SIZE, SERIES_SIZE};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+const OCEAN: &str = r#"
+[ocean.grid]
+nx = 32
+ny = 32
+[ocean.output]
+snapshot_interval = "1d"
+diagnostics_interval = "1d"
+"#;
+
+/// The output folder of one 5-day standalone run, shared by the tests of this file.
+fn standalone_run() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = test_dir("plot_standalone");
+        let cfg = write_config(&dir, "5d", OCEAN);
+        let out = dir.join("out");
+        let run = run_mpi(
+            2,
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--output-dir",
+                out.to_str().unwrap(),
+            ],
+            LIMIT,
+        );
+        assert_success(&run, "standalone run");
+        out
+    })
+}
+
+/// `ocean-model plot run_dir --out out` with extra environment variables.
+fn plot(run_dir: &Path, out: &Path, env: &[(&str, &str)]) -> eddylink_tests::Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocean-model"));
+    cmd.args([
+        "plot",
+        run_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    cmd.envs(env.iter().copied());
+    run_command(cmd, LIMIT)
+}
+
+/// An RGB(A) image: width, height, channels and bytes.
+struct Image {
+    width: u32,
+    height: u32,
+    channels: usize,
+    data: Vec<u8>,
+}
+
+fn decode(path: &Path) -> Image {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(file)
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: not a PNG: {e}", path.display()));
+    let mut data = vec![0; reader.output_buffer_size()];
+    let info = reader
+        .next_frame(&mut data)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    data.truncate(info.buffer_size());
+    Image {
+        width: info.width,
+        height: info.height,
+        channels: info.color_type.samples(),
+        data,
+    }
+}
+
+/// Decode `path` and check its size and that it is not one uniform colour.
+fn check_figure(path: &Path, size: (u32, u32)) -> Image {
+    let img = decode(path);
+    assert_eq!((img.width, img.height), size, "{}", path.display());
+    let n = img.data.len() as f64;
+    let mean = img.data.iter().map(|&b| b as f64).sum::<f64>() / n;
+    let variance = img
+        .data
+        .iter()
+        .map(|&b| (b as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    assert!(variance > 0.0, "{} is a uniform image", path.display());
+    img
+}
+
+/// The pixels of the map of a one-map figure, without the colour bar on the right.
+fn map_pixels(img: &Image) -> impl Iterator<Item = &[u8]> {
+    let map_columns = (img.width - 200) as usize;
+    let row_bytes = img.width as usize * img.channels;
+    img.data
+        .chunks_exact(row_bytes)
+        .flat_map(move |row| row[..map_columns * img.channels].chunks_exact(img.channels))
+}
+
+/// The number of different colours, greys (text, axes) left out, in the map of a
+/// one-map figure.
+fn map_colours(img: &Image) -> usize {
+    let mut colours: Vec<&[u8]> = map_pixels(img)
+        .map(|p| &p[..3])
+        .filter(|p| p[0] != p[1] || p[1] != p[2])
+        .collect();
+    colours.sort_unstable();
+    colours.dedup();
+    colours.len()
+}
+
+/// Whether the map of a one-map figure has clearly red and clearly blue pixels (both
+/// signs of the field).
+fn has_both_signs(img: &Image) -> bool {
+    let (mut red, mut blue) = (false, false);
+    for p in map_pixels(img) {
+        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+        red |= r > b + 40 && r > g + 40;
+        blue |= b > r + 40;
+    }
+    red && blue
+}
+
+/// Whether the kinetic-energy figure shows its line (drawn in RdBu blue).
+fn has_energy_line(img: &Image) -> bool {
+    let line = img
+        .data
+        .chunks_exact(img.channels)
+        .filter(|p| p[..3] == [33, 102, 172])
+        .count();
+    line > 100
+}
+
+#[test]
+fn standalone_run_gives_maps_and_energy_but_no_forcing_figure() {
+    let run_dir = standalone_run();
+    let out = test_dir("plot_figures");
+    let done = plot(run_dir, &out, &[]);
+    assert_success(&done, "plot");
+
+    let vorticity = check_figure(&out.join("vorticity.png"), MAP_SIZE);
+    assert!(
+        map_colours(&vorticity) > 20,
+        "the vorticity map shows a varying field"
+    );
+    let ssh = check_figure(&out.join("ssh.png"), MAP_SIZE);
+    assert!(has_both_signs(&ssh), "η rises and falls in a double gyre");
+    let energy = check_figure(&out.join("kinetic_energy.png"), SERIES_SIZE);
+    assert!(has_energy_line(&energy), "no energy line drawn");
+    assert!(
+        !out.join("ml_forcing.png").exists(),
+        "a standalone run has no ML forcing to plot"
+    );
+}
+
+#[test]
+fn plots_go_to_run_dir_plots_by_default() {
+    let run_dir = standalone_run();
+    let copy = test_dir("plot_default_out");
+    for name in ["snapshots.nc", "diagnostics.nc"] {
+        std::fs::copy(run_dir.join(name), copy.join(name)).expect("copy run output");
+    }
+    let done = run_plain(&["plot", copy.to_str().unwrap()], LIMIT);
+    assert_success(&done, "plot");
+    check_figure(&copy.join("plots").join("vorticity.png"), MAP_SIZE);
+}
+
+#[test]
+fn without_a_font_figures_are_drawn_without_text_and_one_warning() {
+    let run_dir = standalone_run();
+    let out = test_dir("plot_no_font");
+    let done = plot(run_dir, &out, &[("EDDYLINK_FONT", "/nonexistent/font.ttf")]);
+    assert_success(&done, "plot without a font");
+    let warnings: Vec<&str> = done.stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{}", done.stderr);
+    assert!(
+        warnings[0].contains("EDDYLINK_FONT") && warnings[0].contains("/nonexistent/font.ttf"),
+        "{}",
+        done.stderr
+    );
+    let vorticity = check_figure(&out.join("vorticity.png"), MAP_SIZE);
+    assert!(
+        map_colours(&vorticity) > 20,
+        "no field drawn without a font"
+    );
+    check_figure(&out.join("ssh.png"), MAP_SIZE);
+    let energy = check_figure(&out.join("kinetic_energy.png"), SERIES_SIZE);
+    assert!(
+        has_energy_line(&energy),
+        "no energy line drawn without a font"
+    );
+}
+
+#[test]
+fn missing_run_dir_is_a_usage_error_naming_it() {
+    let done = run_plain(&["plot", "/nonexistent/run"], LIMIT);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert!(done.stderr.contains("/nonexistent/run"), "{}", done.stderr);
+    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+
+    // A run folder without diagnostics.nc names that file.
+    let dir = test_dir("plot_no_diagnostics");
+    std::fs::copy(
+        standalone_run().join("snapshots.nc"),
+        dir.join("snapshots.nc"),
+    )
+    .expect("copy snapshots");
+    let done = run_plain(&["plot", dir.to_str().unwrap()], LIMIT);
+    assert_eq!(done.code, Some(2), "{}", done.stderr);
+    assert!(done.stderr.contains("diagnostics.nc"), "{}", done.stderr);
+}
+
+/// Regression guard: records a stopped run never reached hold the fill value; the last
+/// *written* snapshot is plotted and unwritten diagnostics are left out.
+#[test]
+fn records_a_stopped_run_never_reached_are_skipped() {
+    let dir = test_dir("plot_stopped");
+    let p = Params::for_grid(8, 6);
+    let snap_ds = output::snapshot_dataset(&p, 4, false).expect("snapshot data set");
+    let coords = output::grid_coordinates(&p);
+    let mut snaps =
+        RecordWriter::create(dir.join("snapshots.nc"), &snap_ds, &coords).expect("create");
+    let field = |k: f64| -> Vec<f64> { (0..48).map(|n| k * (n as f64 - 20.0)).collect() };
+    for k in 0..2 {
+        let (a, b) = (field(k as f64), field(1e-7 * k as f64));
+        let vars = [("u", &a[..]), ("v", &a), ("eta", &a), ("vorticity", &b)];
+        snaps.write(k as f64 * 86_400.0, &vars).expect("write");
+    }
+    snaps.close().expect("close");
+    let diag_ds = output::diagnostics_dataset(6).expect("diagnostics data set");
+    let mut diags =
+        RecordWriter::create(dir.join("diagnostics.nc"), &diag_ds, &[]).expect("create");
+    for k in 0..3 {
+        let e = [1e12 * k as f64];
+        let vars = [
+            ("kinetic_energy", &e[..]),
+            ("potential_energy", &e),
+            ("volume", &e),
+            ("max_cfl", &e),
+        ];
+        diags.write(k as f64 * 86_400.0, &vars).expect("write");
+    }
+    diags.close().expect("close");
+
+    let run = RunOutput::read(&dir).expect("read the stopped run");
+    assert_eq!(run.time_s, 86_400.0, "the last written snapshot is day 1");
+    assert_eq!(run.vorticity.values, field(1e-7));
+    assert_eq!(run.eta.values, field(1.0));
+    assert_eq!(
+        run.kinetic_energy,
+        [(0.0, 0.0), (86_400.0, 1e12), (172_800.0, 2e12)]
+    );
+    assert!(run.forcing.is_none());
+    assert_eq!(run.f0, p.f0);
+
+    let out = dir.join("plots");
+    let done = plot(&dir, &out, &[]);
+    assert_success(&done, "plot of a stopped run");
+    let vorticity = check_figure(&out.join("vorticity.png"), MAP_SIZE);
+    assert!(has_both_signs(&vorticity));
+}
+
+const COUPLING: &str = r#"
+[coupling]
+timeout = "30s"
+[[coupling.exchange]]
+from = "ocean.u"
+to = "ml.u"
+grid = "U"
+period = "1h"
+[[coupling.exchange]]
+from = "ocean.v"
+to = "ml.v"
+grid = "V"
+period = "1h"
+[[coupling.exchange]]
+from = "ml.sx"
+to = "ocean.sx"
+grid = "U"
+period = "1h"
+[[coupling.exchange]]
+from = "ml.sy"
+to = "ocean.sy"
+grid = "V"
+period = "1h"
+"#;
+
+#[test]
+fn coupled_run_snapshots_carry_the_forcing_and_get_a_forcing_figure() {
+    let dir = test_dir("plot_coupled");
+    let ocean = "[ocean.grid]\nnx = 16\nny = 12\n[ocean.time]\ndt = 600\n[ocean.output]\nsnapshot_interval = \"6h\"\ndiagnostics_interval = \"6h\"\n";
+    let cfg = write_config(&dir, "1d", &format!("{ocean}{COUPLING}"));
+    let run_dir = dir.join("out");
+    let mpiexec = option_env!("EDDYLINK_MPIEXEC").unwrap_or("mpiexec");
+    let mut cmd = Command::new(mpiexec);
+    cmd.args(["-n", "2", env!("CARGO_BIN_EXE_ocean-model")])
+        .args(["--config", cfg.to_str().unwrap()])
+        .args(["--output-dir", run_dir.to_str().unwrap()])
+        .args([":", "-n", "1", env!("CARGO_BIN_EXE_zero_forcing_partner")])
+        .arg(cfg.to_str().unwrap());
+    let done = run_command(cmd, LIMIT);
+    assert_success(&done, "coupled run");
+
+    let snaps = run_dir.join("snapshots.nc");
+    let reader = netcdf3::FileReader::open(&snaps).expect("open snapshots");
+    let ds = reader.data_set();
+    for (var, dims) in [("sx", ["time", "y", "x_u"]), ("sy", ["time", "y_v", "x"])] {
+        assert_eq!(ds.get_var(var).expect(var).dim_names(), dims);
+        assert_eq!(
+            ds.get_var_attr_as_string(var, "units").as_deref(),
+            Some("m s-2")
+        );
+        assert!(ds.get_var_attr_as_string(var, "long_name").is_some());
+    }
+    assert_eq!(
+        read_var(&snaps, "sx").len(),
+        5 * 16 * 12,
+        "t = 0, 6, 12, 18, 24 h"
+    );
+
+    let out = dir.join("plots");
+    let done = plot(&run_dir, &out, &[]);
+    assert_success(&done, "plot");
+    check_figure(&out.join("ml_forcing.png"), FORCING_SIZE);
+    check_figure(&out.join("vorticity.png"), MAP_SIZE);
+}
