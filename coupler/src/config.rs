@@ -540,10 +540,12 @@ fn validate_exchange(
                 key: key("lag"),
                 message: format!("{lag_s} s: a lag is a delay, zero or positive"),
             });
-        } else if lag_s >= p && p > 0.0 {
+        } else if lag_s > p && p > 0.0 {
+            // A lag of one period (the source's time step, when it couples every step) is
+            // OASIS's usual LAG: the data of one coupling time is used at the next.
             problems.push(Problem {
                 key: key("lag"),
-                message: format!("{lag_s} s: the lag must be shorter than the period ({p} s)"),
+                message: format!("{lag_s} s: the lag can be at most the period ({p} s)"),
             });
         }
     }

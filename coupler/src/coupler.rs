@@ -812,6 +812,17 @@ impl Coupler {
         Ok(report)
     }
 
+    /// Lets MPI move this rank's sends in flight: a large message moves only while its
+    /// sender is inside MPI, so a model that puts and then computes for long should call
+    /// this now and then (between strips of rows, say); it costs a few MPI_Test calls.
+    pub fn progress(&mut self) {
+        for link in &mut self.links {
+            if let Side::Send(s) = &mut link.side {
+                s.progress();
+            }
+        }
+    }
+
     /// Ends the whole MPI job with `code` after an error this rank cannot recover from.
     pub fn abort(&self, code: i32) -> ! {
         transport::abort(code)

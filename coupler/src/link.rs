@@ -287,6 +287,17 @@ impl Sender {
         Ok(Some(bytes))
     }
 
+    /// Tests the sends in flight, which lets MPI move them on.
+    pub fn progress(&mut self) {
+        for o in &mut self.outgoing {
+            for (reqs, _) in &mut o.in_flight {
+                for r in reqs.iter_mut() {
+                    r.test();
+                }
+            }
+        }
+    }
+
     /// Waits until every send has completed (or `deadline`).
     pub fn flush(&mut self, deadline: Instant) -> Result<(), std::time::Duration> {
         for o in &mut self.outgoing {
@@ -641,6 +652,19 @@ mod tests {
             run_s: 10.0 * period,
             start_s: 0.0,
         }
+    }
+
+    #[test]
+    fn a_lag_of_one_period_uses_each_coupling_times_data_at_the_next() {
+        let c = clock(144.0, 144.0);
+        assert_eq!(c.send_label(0.0), Some(144.0));
+        assert_eq!(c.first_recv(), 144.0);
+        assert_eq!(c.recv_label(0.0), None, "nothing arrives at the start");
+        assert_eq!(
+            c.send_label(9.0 * 144.0),
+            None,
+            "the last put would arrive after the run"
+        );
     }
 
     #[test]

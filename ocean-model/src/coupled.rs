@@ -249,6 +249,11 @@ impl OceanCoupling {
         }
     }
 
+    /// Lets MPI move the sends in flight (call it now and then while computing).
+    pub fn progress(&mut self) {
+        self.cpl.progress();
+    }
+
     /// The model time the coupled run starts at.
     pub fn start_time(&self) -> f64 {
         self.cpl.start_time()

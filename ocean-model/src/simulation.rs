@@ -198,16 +198,25 @@ impl Simulation {
         if let Some(c) = coupling.as_deref_mut() {
             c.put_surface(t, &self.state)?;
         }
-        let mut refresh = |f: &mut _| match coupling.as_deref_mut() {
-            Some(c) => c.get_forcing(t, step, f),
-            None => Ok(()),
+        let Some(c) = coupling else {
+            self.rk4.step(
+                &mut self.state,
+                &mut self.rhs,
+                &mut self.halo,
+                self.params.dt,
+                &mut |_| Ok(()),
+            )?;
+            self.step += 1;
+            return Ok(());
         };
-        self.rk4.step(
+        let c = std::cell::RefCell::new(c);
+        self.rk4.step_with_progress(
             &mut self.state,
             &mut self.rhs,
             &mut self.halo,
             self.params.dt,
-            &mut refresh,
+            &mut |f| c.borrow_mut().get_forcing(t, step, f),
+            &mut || c.borrow_mut().progress(),
         )?;
         self.step += 1;
         Ok(())

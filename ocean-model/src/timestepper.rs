@@ -52,6 +52,21 @@ impl Rk4 {
         dt: f64,
         refresh_forcing: &mut dyn FnMut(&mut ExternalForcing) -> Result<()>,
     ) -> Result<()> {
+        self.step_with_progress(state, rhs, halo, dt, refresh_forcing, &mut || {})
+    }
+
+    /// [`Rk4::step`], calling `progress` after each strip of the first stage's sweep, before
+    /// the forcing is needed: the coupler's sends move on meanwhile (MPI moves a large
+    /// message only while its sender is inside MPI).
+    pub fn step_with_progress(
+        &mut self,
+        state: &mut State,
+        rhs: &mut Rhs,
+        halo: &mut Halo,
+        dt: f64,
+        refresh_forcing: &mut dyn FnMut(&mut ExternalForcing) -> Result<()>,
+        progress: &mut dyn FnMut(),
+    ) -> Result<()> {
         // y_n moves to `start` (no copy); `state` becomes the accumulator.
         std::mem::swap(state, &mut self.start);
         let nj = state.nj() as isize;
@@ -63,7 +78,7 @@ impl Rk4 {
             };
             let (start, next_stage) = (&self.start, &mut self.next_stage);
             if s == 0 {
-                rhs.compute_internal(start, &mut self.tend);
+                rhs.sweep(start, &mut self.tend, |_, _, _| progress());
                 if let Err(e) = refresh_forcing(&mut rhs.forcing) {
                     // Nothing is written yet: hand y_n back, so that the caller can still
                     // save the last completed step.
