@@ -843,10 +843,16 @@ impl Coupler {
             self.component, self.world_rank
         );
         // Logged (into the run directory's log too, on rank 0), not only printed: a launcher
-        // tearing the job down may drop the last lines of a rank's stderr.
-        tracing::error!(
+        // tearing the job down may drop the last lines of a rank's stderr. A program without
+        // a tracing subscriber still gets the line on stderr.
+        let line = format!(
             "coupler: {who} ends the MPI job, so that no other component waits for it: {reason}"
         );
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
         if self.state == State::Running && !self.peer_failed {
             let mut text = format!("{who} failed: {reason}").into_bytes();
             text.truncate(NOTICE_BYTES - 1);
