@@ -231,7 +231,10 @@ impl OceanConfig {
             None => 1.0,
         };
         if let Err(OceanError::InvalidParams(list)) = p.validate() {
-            bad.extend(list.into_iter().map(|m| format!("ocean: {m}")));
+            bad.extend(list.into_iter().map(|m| match m.split_once(" = ") {
+                Some((param, rest)) => format!("{} = {rest}", key_of(param, ph)),
+                None => format!("ocean: {m}"),
+            }));
         }
         let dt = p.dt;
         let mut every = |key: &str, v: &Option<DurationValue>, default_s: f64| -> u64 {
@@ -239,8 +242,8 @@ impl OceanConfig {
                 .as_ref()
                 .map_or(Some(default_s), |v| seconds(v, key, &mut bad))
                 .unwrap_or(0.0);
-            if s < 0.0 {
-                bad.push(format!("{key} = {s} s: must be >= 0"));
+            if !(s.is_finite() && s >= 0.0) {
+                bad.push(format!("{key} = {s} s: must be finite and >= 0"));
                 return 0;
             }
             let steps = (s / dt).round();
@@ -275,6 +278,10 @@ impl OceanConfig {
         if !(steps >= 1.0 && (steps * dt - duration_s).abs() <= 1e-9 * duration_s) {
             bad.push(format!(
                 "run.duration = {duration_s} s: must be a positive multiple of the time step dt = {dt} s"
+            ));
+        } else if steps > MAX_STEPS {
+            bad.push(format!(
+                "run.duration = {duration_s:e} s: {steps:e} steps of dt = {dt} s; at most 2^53 steps (step counts and times stay exact below)"
             ));
         }
         let check_every = o.check_every_steps.unwrap_or(1);
@@ -325,6 +332,23 @@ fn seconds(v: &DurationValue, key: &str, bad: &mut Vec<String>) -> Option<f64> {
     s.map_err(|m| bad.push(format!("{key}: {m}"))).ok()
 }
 
+/// Most time steps a run may have: 2^53, below which every step count is exact as an f64.
+const MAX_STEPS: f64 = 9_007_199_254_740_992.0;
+
+/// The `[ocean]` key behind a parameter that [`Params::validate`] names.
+fn key_of(param: &str, physics: &PhysicsConfig) -> String {
+    match param {
+        "nx" | "ny" | "lx" | "ly" | "levels" => format!("ocean.grid.{param}"),
+        "dt" => "ocean.time.dt".into(),
+        "viscosity" if physics.viscosity_coefficient.is_none() => {
+            "ocean.physics.viscosity_coefficient (from viscosity_velocity_scale and the grid)"
+                .into()
+        }
+        "viscosity" => "ocean.physics.viscosity_coefficient".into(),
+        _ => format!("ocean.physics.{param}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +367,61 @@ mod tests {
         assert_eq!(setup.params, Params::default());
         assert_eq!(setup.plan.snapshot_every as f64 * setup.params.dt, 86_400.0);
         assert_eq!(setup.plan.checkpoint_every, 0);
+    }
+
+    /// Regression: NaN and infinite output intervals passed as "no output" and u64::MAX steps.
+    #[test]
+    fn output_intervals_must_be_finite() {
+        for value in ["nan", "inf"] {
+            let text = format!("[ocean.output]\nsnapshot_interval = {value}\n");
+            let err = parse(&text)
+                .unwrap()
+                .resolve(86_400.0, "out".into())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "ocean.output.snapshot_interval = {} s: must be finite and >= 0",
+                    value.replace("nan", "NaN")
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    /// Regression: a run of 1e308 s passed, its step count silently saturated at u64::MAX.
+    #[test]
+    fn a_run_has_at_most_2_pow_53_steps() {
+        let err = parse("[ocean]\n")
+            .unwrap()
+            .resolve(1e308, "out".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("run.duration = 1e308 s:") && err.contains("at most 2^53 steps"),
+            "{err}"
+        );
+    }
+
+    /// Regression: parameter errors named `depth`, not the key `ocean.physics.depth`.
+    #[test]
+    fn parameter_errors_name_their_key() {
+        let text = "[ocean.grid]\nnx = 4\nlevels = 0\n[ocean.physics]\ndepth = -5.0\n\
+                    viscosity_coefficient = -1.0\n[ocean.time]\ndt = -3\n";
+        let err = parse(text)
+            .unwrap()
+            .resolve(86_400.0, "out".into())
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "ocean.grid.nx = 4: allowed range 8..=32768",
+            "ocean.grid.levels = 0: the shallow-water physics has exactly 1 level",
+            "ocean.physics.depth = -5 m: must be finite and > 0",
+            "ocean.physics.viscosity_coefficient = -1 m4 s-1: must be finite and >= 0",
+            "ocean.time.dt = -3 s: must be finite and > 0",
+        ] {
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
     }
 
     #[test]
