@@ -13,9 +13,10 @@
 
 use std::path::PathBuf;
 
-use coupler::config::{parse_duration, DurationValue};
+use coupler::config::{is_multiple, parse_duration, CouplingConfig, DurationValue, Period};
 use serde::Deserialize;
 
+use crate::coupled::COMPONENT;
 use crate::error::{OceanError, Result};
 use crate::params::{
     Params, PvScheme, Viscosity, WallCondition, WindProfile, DEFAULT_CFL_SAFETY,
@@ -349,6 +350,56 @@ fn key_of(param: &str, physics: &PhysicsConfig) -> String {
     }
 }
 
+impl Setup {
+    /// Checks the `[coupling]` exchanges the ocean takes part in against this set-up, before
+    /// the coupler starts: their levels are `ocean.grid.levels`, their periods whole numbers
+    /// of time steps, and `coupling.grid`, when given, is the ocean's grid.
+    pub fn check_coupling(&self, coupling: &CouplingConfig) -> Result<()> {
+        let p = &self.params;
+        let mut bad = Vec::new();
+        if let Some((nx, ny)) = coupling.grid {
+            if (nx, ny) != (p.nx, p.ny) {
+                bad.push(format!(
+                    "coupling.grid = [{nx}, {ny}]: must be the ocean's grid, ocean.grid nx, ny = [{}, {}]",
+                    p.nx, p.ny
+                ));
+            }
+        }
+        let ours = coupling
+            .exchanges
+            .iter()
+            .filter(|e| e.src.component == COMPONENT || e.dst.component == COMPONENT);
+        for e in ours {
+            if e.levels != p.levels {
+                bad.push(format!(
+                    "{}.levels = {} ({} → {}): must be the ocean's ocean.grid.levels = {}",
+                    e.key(),
+                    e.levels,
+                    e.src,
+                    e.dst,
+                    p.levels
+                ));
+            }
+            if let Period::Every(period) = e.period {
+                if period < p.dt || !is_multiple(period, p.dt) {
+                    bad.push(format!(
+                        "{}.period = {period} s ({} → {}): must be a whole number of ocean time steps dt = {} s",
+                        e.key(),
+                        e.src,
+                        e.dst,
+                        p.dt
+                    ));
+                }
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(OceanError::InvalidParams(bad))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +473,44 @@ mod tests {
         ] {
             assert!(err.contains(expected), "{expected:?} not in {err}");
         }
+    }
+
+    /// Regression: an exchange with 2 levels for the 1-level ocean passed every check before
+    /// enddef, which then stopped without naming the experiment file.
+    #[test]
+    fn coupled_fields_match_the_ocean() {
+        let text = "[ocean.grid]\nnx = 64\n";
+        let setup = parse(text)
+            .unwrap()
+            .resolve(86_400.0, "out".into())
+            .unwrap();
+        let coupling = |levels: usize, period: &str| {
+            coupler::config::CouplingConfig::from_toml(
+                &format!(
+                    "grid = [64, 48]\n[[exchange]]\nfrom = \"ocean.u\"\nto = \"ml.u\"\n\
+                     grid = \"U\"\nperiod = \"{period}\"\nlevels = {levels}\n"
+                ),
+                86_400.0,
+            )
+            .unwrap()
+        };
+        let err = setup
+            .check_coupling(&coupling(2, "100s"))
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "coupling.grid = [64, 48]: must be the ocean's grid, ocean.grid nx, ny = [64, 64]",
+            "coupling.exchange[0].levels = 2 (ocean.u → ml.u): must be the ocean's ocean.grid.levels = 1",
+            "coupling.exchange[0].period = 100 s (ocean.u → ml.u): must be a whole number of ocean time steps dt = 288 s",
+        ] {
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
+        let fine = coupling(1, "2h");
+        let fine = coupler::config::CouplingConfig {
+            grid: Some((64, 64)),
+            ..fine
+        };
+        setup.check_coupling(&fine).unwrap();
     }
 
     #[test]

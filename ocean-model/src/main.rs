@@ -142,6 +142,9 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
     let run_dir = cli.output_dir.clone().unwrap_or_else(|| run.run_dir());
     let in_file = |e: ocean_model::OceanError| bad(&format_args!("{}: {e}", path.display()));
     let mut setup = ocean.resolve(run.duration_s, run_dir).map_err(in_file)?;
+    if let Some(cfg) = &coupling {
+        setup.check_coupling(cfg).map_err(in_file)?;
+    }
     if let Some(steps) = cli.steps {
         setup.plan.steps = steps;
     }
