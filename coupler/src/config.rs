@@ -201,7 +201,7 @@ pub fn deserialize_at<T: DeserializeOwned>(
         ConfigError::one(
             file,
             key.replace(".[", "["),
-            explain_serde_error(&e.inner().to_string()),
+            explain_serde_error(e.inner().message()),
         )
     })
 }
@@ -734,6 +734,20 @@ mod tests {
 
         let err = ExperimentFile::parse("[ocaen]\nx=1", Path::new("e.toml")).unwrap_err();
         assert!(err.to_string().contains("did you mean `ocean`?"), "{err}");
+    }
+
+    /// Regression: toml's error text ends in "\nin `exchange`\n", which left the suggestion
+    /// on a line of its own; the message is one line, after the whole key path.
+    #[test]
+    fn an_unknown_key_is_one_line_with_its_path() {
+        let text = GOOD.replace("period = \"6h\"", "perod = \"6h\"");
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "exp.toml: coupling.exchange[0].perod: unknown field `perod`, expected one of \
+             `from`, `to`, `grid`, `period`, `lag`, `op`, `levels`, `halo`, `boundary` \
+             (did you mean `period`?)"
+        );
     }
 
     #[test]
