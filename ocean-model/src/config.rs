@@ -252,6 +252,11 @@ impl OceanConfig {
                 bad.push(format!(
                     "{key} = {s} s: must be a positive multiple of the time step dt = {dt} s"
                 ));
+            } else if steps > MAX_STEPS {
+                bad.push(format!(
+                    "{key} = {s:e} s: {steps:e} steps of dt = {dt} s; at most 2^53 steps"
+                ));
+                return 0;
             }
             steps as u64
         };
@@ -440,9 +445,10 @@ mod tests {
         }
     }
 
-    /// Regression: a run of 1e308 s passed, its step count silently saturated at u64::MAX.
+    /// Regression: a run or an output interval of 1e308 s passed, its step count silently
+    /// saturated at u64::MAX (the interval found by the config fuzz).
     #[test]
-    fn a_run_has_at_most_2_pow_53_steps() {
+    fn a_run_or_interval_has_at_most_2_pow_53_steps() {
         let err = parse("[ocean]\n")
             .unwrap()
             .resolve(1e308, "out".into())
@@ -450,6 +456,16 @@ mod tests {
             .to_string();
         assert!(
             err.contains("run.duration = 1e308 s:") && err.contains("at most 2^53 steps"),
+            "{err}"
+        );
+        let err = parse("[ocean.output]\ncheckpoint_interval = 1e308\n")
+            .unwrap()
+            .resolve(86_400.0, "out".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ocean.output.checkpoint_interval = 1e308 s:")
+                && err.contains("at most 2^53 steps"),
             "{err}"
         );
     }
