@@ -144,10 +144,13 @@ impl ExperimentFile {
         })?;
         let mut problems = Vec::new();
         let duration_s = check_duration(&raw.duration, "run.duration", &mut problems);
-        if raw.name.is_empty() || raw.name.contains('/') {
+        if matches!(raw.name.as_str(), "" | "." | "..") || raw.name.contains(['/', '\0']) {
             problems.push(Problem {
                 key: "run.name".into(),
-                message: format!("{:?} must be a non-empty name without '/'", raw.name),
+                message: format!(
+                    "{:?} must be a folder name: not empty, \".\" or \"..\", without '/' or NUL",
+                    raw.name
+                ),
             });
         }
         if let Some(d) = duration_s {
@@ -748,6 +751,22 @@ mod tests {
              `from`, `to`, `grid`, `period`, `lag`, `op`, `levels`, `halo`, `boundary` \
              (did you mean `period`?)"
         );
+    }
+
+    /// Regression: name = ".." passed, and the run directory output_dir/.. was the folder
+    /// above the output folder.
+    #[test]
+    fn the_run_name_is_one_folder() {
+        for name in ["", ".", "..", "a/b", "a\\u0000b"] {
+            let text = format!("[run]\nname = \"{name}\"\nduration = 10\n");
+            let err = ExperimentFile::parse(&text, Path::new("e.toml"))
+                .unwrap()
+                .run()
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("e.toml: run.name: "), "{err}");
+            assert!(err.contains("must be a folder name"), "{err}");
+        }
     }
 
     #[test]
