@@ -144,10 +144,13 @@ impl ExperimentFile {
         })?;
         let mut problems = Vec::new();
         let duration_s = check_duration(&raw.duration, "run.duration", &mut problems);
-        if raw.name.is_empty() || raw.name.contains('/') {
+        if matches!(raw.name.as_str(), "" | "." | "..") || raw.name.contains(['/', '\0']) {
             problems.push(Problem {
                 key: "run.name".into(),
-                message: format!("{:?} must be a non-empty name without '/'", raw.name),
+                message: format!(
+                    "{:?} must be a folder name: not empty, \".\" or \"..\", without '/' or NUL",
+                    raw.name
+                ),
             });
         }
         if let Some(d) = duration_s {
@@ -201,7 +204,7 @@ pub fn deserialize_at<T: DeserializeOwned>(
         ConfigError::one(
             file,
             key.replace(".[", "["),
-            explain_serde_error(&e.inner().to_string()),
+            explain_serde_error(e.inner().message()),
         )
     })
 }
@@ -736,6 +739,36 @@ mod tests {
 
         let err = ExperimentFile::parse("[ocaen]\nx=1", Path::new("e.toml")).unwrap_err();
         assert!(err.to_string().contains("did you mean `ocean`?"), "{err}");
+    }
+
+    /// Regression: toml's error text ends in "\nin `exchange`\n", which left the suggestion
+    /// on a line of its own; the message is one line, after the whole key path.
+    #[test]
+    fn an_unknown_key_is_one_line_with_its_path() {
+        let text = GOOD.replace("period = \"6h\"", "perod = \"6h\"");
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "exp.toml: coupling.exchange[0].perod: unknown field `perod`, expected one of \
+             `from`, `to`, `grid`, `period`, `lag`, `op`, `levels`, `halo`, `boundary` \
+             (did you mean `period`?)"
+        );
+    }
+
+    /// Regression: name = ".." passed, and the run directory output_dir/.. was the folder
+    /// above the output folder.
+    #[test]
+    fn the_run_name_is_one_folder() {
+        for name in ["", ".", "..", "a/b", "a\\u0000b"] {
+            let text = format!("[run]\nname = \"{name}\"\nduration = 10\n");
+            let err = ExperimentFile::parse(&text, Path::new("e.toml"))
+                .unwrap()
+                .run()
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("e.toml: run.name: "), "{err}");
+            assert!(err.contains("must be a folder name"), "{err}");
+        }
     }
 
     #[test]

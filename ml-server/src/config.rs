@@ -300,6 +300,15 @@ impl MlConfig {
             t.file = base.join(&t.file);
             problems.extend(t.check());
         }
+        match (self.model, &self.fullycnn, &self.torchscript) {
+            (ModelKind::Fullycnn, Some(f), _) => {
+                problems.extend(check_model_file("[ml.fullycnn] weights", &f.weights))
+            }
+            (ModelKind::Torchscript, _, Some(t)) => {
+                problems.extend(check_model_file("[ml.torchscript] file", &t.file))
+            }
+            _ => {}
+        }
         if let (Some(a), ModelKind::Analytic) = (&self.analytic, self.model) {
             if a.kind == AnalyticKind::Backscatter && !(a.dx > 0.0 && a.dy > 0.0) {
                 problems.push(format!(
@@ -356,6 +365,29 @@ impl MlConfig {
     }
 }
 
+/// The cheap check of the model file `key` names, before anything loads it: it exists, and
+/// it starts as a zip archive (`torch.save`, `torch.jit.save`) or a `.safetensors` header.
+fn check_model_file(key: &str, path: &Path) -> Option<String> {
+    use std::io::Read;
+    let shown = path.display();
+    let mut head = Vec::with_capacity(8);
+    let read = std::fs::File::open(path).and_then(|f| f.take(8).read_to_end(&mut head));
+    match read {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+            "{key} = \"{shown}\": the file does not exist (relative paths are taken from the experiment file's folder)"
+        )),
+        Err(e) => Some(format!("{key} = \"{shown}\": cannot be read: {e}")),
+        Ok(_) if path.extension().is_some_and(|e| e == "safetensors") => (head.len() < 8)
+            .then(|| format!("{key} = \"{shown}\": too short for a .safetensors file")),
+        Ok(_) => (!head.starts_with(b"PK\x03\x04")).then(|| {
+            format!(
+                "{key} = \"{shown}\": not a zip archive, which torch.save and torch.jit.save write \
+                 (or name a .safetensors file)"
+            )
+        }),
+    }
+}
+
 impl TorchScriptConfig {
     fn check(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -394,23 +426,63 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<MlConfig, String> {
+        parse_in(text, Path::new("/cfg"))
+    }
+
+    fn parse_in(text: &str, base: &Path) -> Result<MlConfig, String> {
         let mut t: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
         let ml = t.remove("ml").ok_or("no ml")?;
         ml.try_into::<MlConfig>()
             .map_err(|e| e.to_string())?
-            .validate(Path::new("/cfg"))
+            .validate(base)
             .map_err(|e| e.to_string())
+    }
+
+    /// A folder holding `w.pth`, which starts as a zip archive does.
+    fn weights_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ml-config-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("w.pth"), b"PK\x03\x04 not really a model").unwrap();
+        dir
     }
 
     #[test]
     fn gz21_table_parses_with_defaults() {
-        let c = parse("[ml]\nmodel = \"fullycnn\"\n[ml.fullycnn]\nweights = \"w.pth\"\n").unwrap();
+        let dir = weights_dir("defaults");
+        let text = "[ml]\nmodel = \"fullycnn\"\n[ml.fullycnn]\nweights = \"w.pth\"\n";
+        let c = parse_in(text, &dir).unwrap();
         assert_eq!(c.device_request().unwrap(), DeviceRequest::Auto);
         assert_eq!(c.precision, Precision::Fp32);
         assert_eq!(c.output, OutputMode::Mean);
         let f = c.fullycnn.unwrap();
         assert_eq!(f.padding, Padding::Valid);
-        assert_eq!(f.weights, Path::new("/cfg/w.pth"));
+        assert_eq!(f.weights, dir.join("w.pth"));
+    }
+
+    /// Regression: a missing weights file passed validation and surfaced only when the model
+    /// loaded, as an I/O error that named neither the key nor the experiment file.
+    #[test]
+    fn a_missing_or_foreign_model_file_is_named_with_its_key() {
+        let dir = weights_dir("missing");
+        let text = "[ml]\nmodel = \"fullycnn\"\n[ml.fullycnn]\nweights = \"nope.pth\"\n";
+        let e = parse_in(text, &dir).unwrap_err();
+        assert!(
+            e.contains("[ml.fullycnn] weights")
+                && e.contains("nope.pth")
+                && e.contains("does not exist"),
+            "{e}"
+        );
+        std::fs::write(dir.join("notes.pth"), "plain text").unwrap();
+        let text = "[ml]\nmodel = \"torchscript\"\n[ml.torchscript]\nfile = \"notes.pth\"\n";
+        let e = parse_in(text, &dir).unwrap_err();
+        assert!(
+            e.contains("[ml.torchscript] file") && e.contains("not a zip archive"),
+            "{e}"
+        );
+        // An unused model's table is not checked.
+        let text = "[ml]\nmodel = \"analytic\"\n[ml.analytic]\nkind = \"zero\"\n\
+                    [ml.fullycnn]\nweights = \"nope.pth\"\n";
+        parse_in(text, &dir).unwrap();
     }
 
     #[test]

@@ -14,9 +14,10 @@
 
 use std::path::PathBuf;
 
-use coupler::config::{parse_duration, DurationValue};
+use coupler::config::{is_multiple, parse_duration, CouplingConfig, DurationValue, Period};
 use serde::Deserialize;
 
+use crate::coupled::COMPONENT;
 use crate::error::{OceanError, Result};
 use crate::params::{
     Params, PvScheme, Viscosity, WallCondition, WindProfile, DEFAULT_CFL_SAFETY,
@@ -267,7 +268,10 @@ impl OceanConfig {
             None => 1.0,
         };
         if let Err(OceanError::InvalidParams(list)) = p.validate() {
-            bad.extend(list.into_iter().map(|m| format!("ocean: {m}")));
+            bad.extend(list.into_iter().map(|m| match m.split_once(" = ") {
+                Some((param, rest)) => format!("{} = {rest}", key_of(param, ph)),
+                None => format!("ocean: {m}"),
+            }));
         }
         let dt = p.dt;
         let mut every = |key: &str, v: &Option<DurationValue>, default_s: f64| -> u64 {
@@ -275,8 +279,8 @@ impl OceanConfig {
                 .as_ref()
                 .map_or(Some(default_s), |v| seconds(v, key, &mut bad))
                 .unwrap_or(0.0);
-            if s < 0.0 {
-                bad.push(format!("{key} = {s} s: must be >= 0"));
+            if !(s.is_finite() && s >= 0.0) {
+                bad.push(format!("{key} = {s} s: must be finite and >= 0"));
                 return 0;
             }
             let steps = (s / dt).round();
@@ -284,6 +288,11 @@ impl OceanConfig {
                 bad.push(format!(
                     "{key} = {s} s: must be a positive multiple of the time step dt = {dt} s"
                 ));
+            } else if steps > MAX_STEPS {
+                bad.push(format!(
+                    "{key} = {s:e} s: {steps:e} steps of dt = {dt} s; at most 2^53 steps"
+                ));
+                return 0;
             }
             steps as u64
         };
@@ -311,6 +320,10 @@ impl OceanConfig {
         if !(steps >= 1.0 && (steps * dt - duration_s).abs() <= 1e-9 * duration_s) {
             bad.push(format!(
                 "run.duration = {duration_s} s: must be a positive multiple of the time step dt = {dt} s"
+            ));
+        } else if steps > MAX_STEPS {
+            bad.push(format!(
+                "run.duration = {duration_s:e} s: {steps:e} steps of dt = {dt} s; at most 2^53 steps (step counts and times stay exact below)"
             ));
         }
         let check_every = o.check_every_steps.unwrap_or(1);
@@ -372,6 +385,73 @@ fn seconds(v: &DurationValue, key: &str, bad: &mut Vec<String>) -> Option<f64> {
     s.map_err(|m| bad.push(format!("{key}: {m}"))).ok()
 }
 
+/// Most time steps a run may have: 2^53, below which every step count is exact as an f64.
+const MAX_STEPS: f64 = 9_007_199_254_740_992.0;
+
+/// The `[ocean]` key behind a parameter that [`Params::validate`] names.
+fn key_of(param: &str, physics: &PhysicsConfig) -> String {
+    match param {
+        "nx" | "ny" | "lx" | "ly" | "levels" => format!("ocean.grid.{param}"),
+        "dt" => "ocean.time.dt".into(),
+        "viscosity" if physics.viscosity_coefficient.is_none() => {
+            "ocean.physics.viscosity_coefficient (from viscosity_velocity_scale and the grid)"
+                .into()
+        }
+        "viscosity" => "ocean.physics.viscosity_coefficient".into(),
+        _ => format!("ocean.physics.{param}"),
+    }
+}
+
+impl Setup {
+    /// Checks the `[coupling]` exchanges the ocean takes part in against this set-up, before
+    /// the coupler starts: their levels are `ocean.grid.levels`, their periods whole numbers
+    /// of time steps, and `coupling.grid`, when given, is the ocean's grid.
+    pub fn check_coupling(&self, coupling: &CouplingConfig) -> Result<()> {
+        let p = &self.params;
+        let mut bad = Vec::new();
+        if let Some((nx, ny)) = coupling.grid {
+            if (nx, ny) != (p.nx, p.ny) {
+                bad.push(format!(
+                    "coupling.grid = [{nx}, {ny}]: must be the ocean's grid, ocean.grid nx, ny = [{}, {}]",
+                    p.nx, p.ny
+                ));
+            }
+        }
+        let ours = coupling
+            .exchanges
+            .iter()
+            .filter(|e| e.src.component == COMPONENT || e.dst.component == COMPONENT);
+        for e in ours {
+            if e.levels != p.levels {
+                bad.push(format!(
+                    "{}.levels = {} ({} → {}): must be the ocean's ocean.grid.levels = {}",
+                    e.key(),
+                    e.levels,
+                    e.src,
+                    e.dst,
+                    p.levels
+                ));
+            }
+            if let Period::Every(period) = e.period {
+                if period < p.dt || !is_multiple(period, p.dt) {
+                    bad.push(format!(
+                        "{}.period = {period} s ({} → {}): must be a whole number of ocean time steps dt = {} s",
+                        e.key(),
+                        e.src,
+                        e.dst,
+                        p.dt
+                    ));
+                }
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(OceanError::InvalidParams(bad))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +470,110 @@ mod tests {
         assert_eq!(setup.params, Params::default());
         assert_eq!(setup.plan.snapshot_every as f64 * setup.params.dt, 86_400.0);
         assert_eq!(setup.plan.checkpoint_every, 0);
+    }
+
+    /// Regression: NaN and infinite output intervals passed as "no output" and u64::MAX steps.
+    #[test]
+    fn output_intervals_must_be_finite() {
+        for value in ["nan", "inf"] {
+            let text = format!("[ocean.output]\nsnapshot_interval = {value}\n");
+            let err = parse(&text)
+                .unwrap()
+                .resolve(86_400.0, "out".into())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "ocean.output.snapshot_interval = {} s: must be finite and >= 0",
+                    value.replace("nan", "NaN")
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    /// Regression: a run or an output interval of 1e308 s passed, its step count silently
+    /// saturated at u64::MAX (the interval found by the config fuzz).
+    #[test]
+    fn a_run_or_interval_has_at_most_2_pow_53_steps() {
+        let err = parse("[ocean]\n")
+            .unwrap()
+            .resolve(1e308, "out".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("run.duration = 1e308 s:") && err.contains("at most 2^53 steps"),
+            "{err}"
+        );
+        let err = parse("[ocean.output]\ncheckpoint_interval = 1e308\n")
+            .unwrap()
+            .resolve(86_400.0, "out".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ocean.output.checkpoint_interval = 1e308 s:")
+                && err.contains("at most 2^53 steps"),
+            "{err}"
+        );
+    }
+
+    /// Regression: parameter errors named `depth`, not the key `ocean.physics.depth`.
+    #[test]
+    fn parameter_errors_name_their_key() {
+        let text = "[ocean.grid]\nnx = 4\nlevels = 0\n[ocean.physics]\ndepth = -5.0\n\
+                    viscosity_coefficient = -1.0\n[ocean.time]\ndt = -3\n";
+        let err = parse(text)
+            .unwrap()
+            .resolve(86_400.0, "out".into())
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "ocean.grid.nx = 4: allowed range 8..=32768",
+            "ocean.grid.levels = 0: the shallow-water physics has exactly 1 level",
+            "ocean.physics.depth = -5 m: must be finite and > 0",
+            "ocean.physics.viscosity_coefficient = -1 m4 s-1: must be finite and >= 0",
+            "ocean.time.dt = -3 s: must be finite and > 0",
+        ] {
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
+    }
+
+    /// Regression: an exchange with 2 levels for the 1-level ocean passed every check before
+    /// enddef, which then stopped without naming the experiment file.
+    #[test]
+    fn coupled_fields_match_the_ocean() {
+        let text = "[ocean.grid]\nnx = 64\n";
+        let setup = parse(text)
+            .unwrap()
+            .resolve(86_400.0, "out".into())
+            .unwrap();
+        let coupling = |levels: usize, period: &str| {
+            coupler::config::CouplingConfig::from_toml(
+                &format!(
+                    "grid = [64, 48]\n[[exchange]]\nfrom = \"ocean.u\"\nto = \"ml.u\"\n\
+                     grid = \"U\"\nperiod = \"{period}\"\nlevels = {levels}\n"
+                ),
+                86_400.0,
+            )
+            .unwrap()
+        };
+        let err = setup
+            .check_coupling(&coupling(2, "100s"))
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "coupling.grid = [64, 48]: must be the ocean's grid, ocean.grid nx, ny = [64, 64]",
+            "coupling.exchange[0].levels = 2 (ocean.u → ml.u): must be the ocean's ocean.grid.levels = 1",
+            "coupling.exchange[0].period = 100 s (ocean.u → ml.u): must be a whole number of ocean time steps dt = 288 s",
+        ] {
+            assert!(err.contains(expected), "{expected:?} not in {err}");
+        }
+        let fine = coupling(1, "2h");
+        let fine = coupler::config::CouplingConfig {
+            grid: Some((64, 64)),
+            ..fine
+        };
+        setup.check_coupling(&fine).unwrap();
     }
 
     #[test]

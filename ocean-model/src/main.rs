@@ -145,9 +145,11 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
         .unwrap_or_default();
     let coupling = exp.coupling().map_err(|e| bad(&e))?;
     let run_dir = cli.output_dir.clone().unwrap_or_else(|| run.run_dir());
-    let mut setup = ocean
-        .resolve(run.duration_s, run_dir)
-        .map_err(|e| bad(&e))?;
+    let in_file = |e: ocean_model::OceanError| bad(&format_args!("{}: {e}", path.display()));
+    let mut setup = ocean.resolve(run.duration_s, run_dir).map_err(in_file)?;
+    if let Some(cfg) = &coupling {
+        setup.check_coupling(cfg).map_err(in_file)?;
+    }
     if let Some(steps) = cli.steps {
         setup.plan.steps = steps;
     }

@@ -156,19 +156,16 @@ impl Params {
 
     /// Time step from the gravity-wave CFL condition c dt (1/dx + 1/dy) ≤ safety,
     /// rounded down to a divisor of one day so hourly and daily output fall on steps (s).
+    /// At most one day, so a zero wave speed (an infinite CFL step) still gives a number
+    /// at once; `validate` then names the bad parameter.
     pub fn default_dt(&self, safety: f64) -> f64 {
         let raw = safety / (self.wave_speed() * (1.0 / self.dx() + 1.0 / self.dy()));
         if raw < 1.0 {
             return raw;
         }
         let day = 86_400u64;
-        let mut best = 1u64;
-        for d in 1..=raw.floor() as u64 {
-            if day % d == 0 {
-                best = d;
-            }
-        }
-        best as f64
+        let longest = if raw >= day as f64 { day } else { raw as u64 };
+        (1..=longest).rev().find(|d| day % d == 0).unwrap_or(1) as f64
     }
 
     /// Number of grid cells (–).
@@ -250,6 +247,43 @@ mod tests {
         p.validate().expect("defaults are valid");
         assert_eq!(86_400.0 % p.dt, 0.0);
         assert!(p.dt > 100.0 && p.dt < 200.0, "dt = {}", p.dt);
+    }
+
+    /// Regression: a zero depth or gravity made the CFL step infinite, and the search for a
+    /// divisor of one day below it looped for ever, hanging start-up before any message.
+    #[test]
+    fn default_dt_returns_at_once_for_a_zero_wave_speed() {
+        for p in [
+            Params {
+                depth: 0.0,
+                ..Params::default()
+            },
+            Params {
+                gravity: 0.0,
+                ..Params::default()
+            },
+            Params {
+                lx: 1e300,
+                ly: 1e300,
+                ..Params::default()
+            },
+        ] {
+            assert_eq!(p.default_dt(DEFAULT_CFL_SAFETY), 86_400.0);
+        }
+        let nan_speed = Params {
+            depth: -1.0,
+            ..Params::default()
+        };
+        assert_eq!(nan_speed.default_dt(DEFAULT_CFL_SAFETY), 1.0);
+        let msg = Params {
+            depth: 0.0,
+            dt: 86_400.0,
+            ..Params::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("depth = 0 m: must be finite and > 0"), "{msg}");
     }
 
     #[test]
