@@ -139,29 +139,36 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
         .ok_or_else(|| bad(&"--config FILE is required (or use `ocean-model bench`)"))?;
     let exp = ExperimentFile::load(path).map_err(|e| bad(&e))?;
     let run = exp.run().map_err(|e| bad(&e))?;
-    let ocean: OceanConfig = exp
-        .section("ocean")
-        .map_err(|e| bad(&e))?
-        .unwrap_or_default();
     let coupling = exp.coupling().map_err(|e| bad(&e))?;
-    let run_dir = cli.output_dir.clone().unwrap_or_else(|| run.run_dir());
+    // Every component reads the file, [run] and [coupling] alike, and fails alike above;
+    // [ocean] only the ocean checks, so in a coupled run its problems go through abandon()
+    // below, and the ML side stops at once instead of waiting for the timeout.
     let in_file = |e: ocean_model::OceanError| bad(&format_args!("{}: {e}", path.display()));
-    let mut setup = ocean.resolve(run.duration_s, run_dir).map_err(in_file)?;
-    if let Some(cfg) = &coupling {
-        setup.check_coupling(cfg).map_err(in_file)?;
-    }
-    if let Some(steps) = cli.steps {
-        setup.plan.steps = steps;
-    }
-    if cli.restart.is_some() {
-        setup.plan.restart = cli.restart.clone();
-    }
-    let run_dir = setup.plan.run_dir.clone();
-    let levels = setup.params.levels;
+    let setup = || -> anyhow::Result<ocean_model::config::Setup> {
+        let ocean: OceanConfig = exp
+            .section("ocean")
+            .map_err(|e| bad(&e))?
+            .unwrap_or_default();
+        let run_dir = cli.output_dir.clone().unwrap_or_else(|| run.run_dir());
+        let mut setup = ocean.resolve(run.duration_s, run_dir).map_err(in_file)?;
+        if let Some(cfg) = &coupling {
+            setup.check_coupling(cfg).map_err(in_file)?;
+        }
+        if let Some(steps) = cli.steps {
+            setup.plan.steps = steps;
+        }
+        if cli.restart.is_some() {
+            setup.plan.restart = cli.restart.clone();
+        }
+        Ok(setup)
+    };
+    let setup = setup();
     let started = Instant::now();
 
     match coupling {
         None => {
+            let setup = setup?;
+            let run_dir = setup.plan.run_dir.clone();
             start_run_dir(world.rank() == 0, path, &run_dir);
             let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
             let mut sim = Simulation::new(setup, world.duplicate())?;
@@ -174,6 +181,11 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
         Some(cfg) => {
             let mut cpl =
                 Coupler::init(world, COMPONENT, &cfg).context("joining the coupled job")?;
+            let setup = match setup {
+                Ok(setup) => setup,
+                Err(e) => return Err(bad(&cpl.abandon(&format!("{e:#}")))),
+            };
+            let (run_dir, levels) = (setup.plan.run_dir.clone(), setup.params.levels);
             let comm = cpl.local_comm().duplicate();
             start_run_dir(comm.rank() == 0, path, &run_dir);
             // A start-up error from here to enddef goes through abandon(): every component

@@ -270,3 +270,19 @@ fn a_bad_fault_variable_is_a_clear_start_up_error() {
     assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
     assert_said(&out, &dir, "EDDYLINK_FAULT='ml:explode@3'", 1);
 }
+
+#[test]
+fn a_bad_ocean_value_in_a_coupled_run_stops_both_components_at_once() {
+    let (dir, cfg) = experiment("fault_bad_ocean_value", TIMEOUT_S, "abort");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("depth = "))
+        .expect("ocean.physics.depth");
+    std::fs::write(&cfg, text.replacen(line, "depth = -500.0", 1)).unwrap();
+    let out = launch(&dir, &cfg, None, &[]);
+    // Only the ocean checks [ocean]; the ML side learns the reason at enddef, not by its
+    // 20 s timeout.
+    assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
+    assert_said(&out, &dir, "ocean.physics.depth = -500", 2);
+}
