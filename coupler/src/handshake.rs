@@ -249,6 +249,9 @@ pub fn decode_fields(
 /// What one rank declared for one exchange: its box, levels and grid point, if any.
 pub type Declared = Option<(Region, usize, GridPoint)>;
 
+/// The source boxes, the destination boxes and the grid size of a checked exchange.
+pub type CheckedExchange = (Vec<Region>, Vec<Region>, (usize, usize));
+
 /// Checks one exchange's declarations on both sides; returns the boxes and the grid size.
 pub fn check_exchange(
     grid: Option<(usize, usize)>,
@@ -256,7 +259,7 @@ pub fn check_exchange(
     src: &[Declared],
     dst: &[Declared],
     problems: &mut Vec<String>,
-) -> Option<(Vec<Region>, Vec<Region>, (usize, usize))> {
+) -> Option<CheckedExchange> {
     let before = problems.len();
     let mut side = |decls: &[Declared], end: &crate::config::Endpoint| -> Vec<Region> {
         let mut boxes = Vec::new();

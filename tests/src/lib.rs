@@ -235,7 +235,7 @@ pub fn expected_cell(
     let values = steps.iter().map(|&s| toy_value(i, j, level, s));
     use coupler::TimeOp::*;
     match op {
-        Instant => values.last().unwrap_or(0.0),
+        Instant => values.next_back().unwrap_or(0.0),
         Average => values.sum::<f64>() / steps.len() as f64,
         Accumulate => values.sum(),
         Min => values.fold(f64::INFINITY, f64::min),
