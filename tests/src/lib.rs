@@ -232,7 +232,7 @@ pub fn expected_cell(
     if steps.is_empty() {
         return 0.0; // nothing delivered yet (a lag): the receiver's array still holds zeros
     }
-    let values = steps.iter().map(|&s| toy_value(i, j, level, s));
+    let mut values = steps.iter().map(|&s| toy_value(i, j, level, s));
     use coupler::TimeOp::*;
     match op {
         Instant => values.next_back().unwrap_or(0.0),
