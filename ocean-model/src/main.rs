@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use coupler::fault::{Faults, Point};
 use coupler::{Coupler, ExperimentFile};
@@ -179,8 +178,18 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             write_summary(&sim, &done, started, None);
         }
         Some(cfg) => {
-            let mut cpl =
-                Coupler::init(world, COMPONENT, &cfg).context("joining the coupled job")?;
+            let mut cpl = match (Coupler::init(world, COMPONENT, &cfg), &setup) {
+                (Ok(cpl), _) => cpl,
+                // The experiment file's own problem first: it is the one to fix.
+                (Err(e), Err(problem)) => {
+                    return Err(bad(&format!(
+                        "{problem:#}\n(and joining the coupled job failed too: {e})"
+                    )))
+                }
+                (Err(e), Ok(_)) => {
+                    return Err(anyhow::Error::new(e).context("joining the coupled job"))
+                }
+            };
             let setup = match setup {
                 Ok(setup) => setup,
                 Err(e) => return Err(bad(&cpl.abandon(&format!("{e:#}")))),
