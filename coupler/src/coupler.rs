@@ -569,6 +569,92 @@ impl Coupler {
         result
     }
 
+    /// A put that gives up overlap for bandwidth: it returns only once the receiving ranks
+    /// have taken the data. An f32 field with time operation `instant` is sent straight
+    /// from `data`, with no copy (as fast as a raw MPI send of the same bytes); anything
+    /// else is a `put` that waits for its sends. For fields too large to copy cheaply,
+    /// when the receiver is already waiting. If it times out, end the job (drop the
+    /// coupler): MPI may still read `data`.
+    pub fn put_sync<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        data: &[T],
+    ) -> Result<(), CouplerError> {
+        let result = self.put_sync_inner(field, t, data);
+        self.remember(&result);
+        result
+    }
+
+    fn put_sync_inner<T: Element>(
+        &mut self,
+        field: &str,
+        t: f64,
+        data: &[T],
+    ) -> Result<(), CouplerError> {
+        let is_f32 = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>();
+        // One exchange sends this field, with no time operation: it can go straight.
+        let sending: Vec<usize> = (0..self.links.len())
+            .filter(|&k| self.links[k].exchange.src.field == field)
+            .collect();
+        let k = match sending[..] {
+            [k] if matches!(&self.links[k].side, Side::Send(s) if s.can_put_direct()) => Some(k),
+            _ => None,
+        };
+        let (Some(k), true) = (k, is_f32 && self.state == State::Running) else {
+            self.put_strided_inner(field, t, data, self.box_cells(field, "put")?)?;
+            return self.flush_field(field);
+        };
+        let level_stride = self.box_cells(field, "put")?;
+        let Side::Send(sender) = &self.links[k].side else {
+            return Err(self.unknown(field, "send"));
+        };
+        self.check_size(field, sender.layout(level_stride), data.len(), "put")?;
+        // SAFETY: T is f32 (checked above), so the slice is reinterpreted as itself.
+        let data32 = unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<f32>(), data.len()) };
+        let (e, deadline, start) = (
+            self.links[k].exchange.index,
+            self.deadline(),
+            Instant::now(),
+        );
+        let Side::Send(sender) = &mut self.links[k].side else {
+            return Err(self.unknown(field, "send"));
+        };
+        let sent = sender.put_direct(t, data32, level_stride, &self.exchange_comms[e], deadline);
+        let timing = &mut self.links[k].timing;
+        timing.calls += 1;
+        timing.seconds += start.elapsed().as_secs_f64();
+        match sent {
+            Ok(Some(bytes)) => {
+                timing.exchanges += 1;
+                timing.bytes += bytes;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(waited) => {
+                let what = format!("'{field}' at t = {t} s to be received (put_sync)");
+                Err(self.timeout(&what, waited))
+            }
+        }
+    }
+
+    /// Waits until the sends of `field` in flight have been received.
+    fn flush_field(&mut self, field: &str) -> Result<(), CouplerError> {
+        let deadline = self.deadline();
+        for k in 0..self.links.len() {
+            if self.links[k].exchange.src.field != field {
+                continue;
+            }
+            if let Side::Send(s) = &mut self.links[k].side {
+                if let Err(waited) = s.flush(deadline) {
+                    let what = format!("the sends of '{field}' to be received (put_sync)");
+                    return Err(self.timeout(&what, waited));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn put_strided_inner<T: Element>(
         &mut self,
         field: &str,

@@ -158,6 +158,9 @@ pub(crate) struct Sender {
     accumulator: Option<Accumulator>,
     outgoing: Vec<Outgoing>,
     static_sent: bool,
+    /// Datatypes reading each outgoing message's chunks straight from an array of the
+    /// cached level stride ([`Sender::put_direct`]).
+    gathers: Option<(usize, Vec<Vec<transport::Scatter>>)>,
 }
 
 impl Sender {
@@ -196,7 +199,75 @@ impl Sender {
             accumulator,
             outgoing,
             static_sent: false,
+            gathers: None,
         }
+    }
+
+    /// Whether [`Sender::put_direct`] can send this exchange (no time operation to apply).
+    pub fn can_put_direct(&self) -> bool {
+        self.accumulator.is_none()
+    }
+
+    /// Sends this rank's pieces of `data` straight from the caller's array, in the same
+    /// chunks as `put` (so the receiver cannot tell), and waits until every chunk has been
+    /// taken: no copy, no overlap. Returns the bytes sent, `None` off coupling times.
+    pub fn put_direct(
+        &mut self,
+        t: f64,
+        data: &[f32],
+        level_stride: usize,
+        comm: &SimpleCommunicator,
+        deadline: Instant,
+    ) -> Result<Option<u64>, std::time::Duration> {
+        let label = match self.clock.period {
+            Period::Static if self.static_sent => return Ok(None),
+            Period::Static => 0.0,
+            Period::Every(_) => match self.clock.send_label(t) {
+                Some(label) => label,
+                None => return Ok(None),
+            },
+        };
+        self.flush(deadline)?;
+        if self.gathers.as_ref().map(|g| g.0) != Some(level_stride) {
+            let (my_box, levels) = (self.my_box, self.levels);
+            let types = self
+                .outgoing
+                .iter()
+                .map(|o| {
+                    let blocks = o.pieces.iter().flat_map(|p| {
+                        let (i, j) = (p.cells.i0 - my_box.i0, p.cells.j0 - my_box.j0);
+                        (0..levels).flat_map(move |level| {
+                            (0..p.cells.nj).map(move |row| {
+                                (level * level_stride + (j + row) * my_box.ni + i, p.cells.ni)
+                            })
+                        })
+                    });
+                    chunked_blocks(blocks, CHUNK_VALUES)
+                        .into_iter()
+                        .map(transport::Scatter::new)
+                        .collect()
+                })
+                .collect();
+            self.gathers = Some((level_stride, types));
+        }
+        let tag = self.clock.tag(label);
+        let Some((_, types)) = &self.gathers else {
+            return Ok(None);
+        };
+        let mut reqs = Vec::new();
+        for (o, chunks) in self.outgoing.iter().zip(types) {
+            for gather in chunks {
+                // SAFETY: the caller checked that `data` holds the whole layout, which
+                // covers every block; the wait below completes every request before `data`
+                // is handed back (on a timeout the coupler ends the job).
+                reqs.push(unsafe {
+                    transport::isend_gather(data.as_ptr(), gather, o.peer, tag, comm)
+                });
+            }
+        }
+        transport::wait_all(&mut reqs, deadline)?;
+        self.static_sent = true;
+        Ok(Some(self.outgoing.iter().map(|o| 4 * o.len as u64).sum()))
     }
 
     pub fn layout(&self, level_stride: usize) -> Layout {

@@ -146,6 +146,24 @@ pub(crate) unsafe fn irecv_scatter(
     Request(req)
 }
 
+/// Posts a send of one `gather` element at `base` (the scatter type used the other way:
+/// its blocks are read from the caller's array in message order).
+///
+/// # Safety
+/// Every block of `gather` must lie inside the array at `base`, which must not be freed,
+/// moved or written until the request has completed.
+pub(crate) unsafe fn isend_gather(
+    base: *const f32,
+    gather: &Scatter,
+    dest: i32,
+    tag: i32,
+    comm: &SimpleCommunicator,
+) -> Request {
+    let mut req = ffi::RSMPI_REQUEST_NULL;
+    ffi::MPI_Isend(base.cast(), 1, gather.0, dest, tag, comm.as_raw(), &mut req);
+    Request(req)
+}
+
 /// Starts an all-gather of `send` (the same length on every rank) into `recv`.
 ///
 /// # Safety

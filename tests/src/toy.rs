@@ -29,6 +29,9 @@ pub struct ToyArgs {
     /// Fault injection: stop answering (stay alive, silent) after this many coupling times.
     #[arg(long)]
     pub hang_after: Option<usize>,
+    /// Send with put_sync (straight from the array, waiting until received) instead of put.
+    #[arg(long)]
+    pub put_sync: bool,
     /// Fault injection: give up before enddef with this reason (Coupler::abandon).
     #[arg(long)]
     pub fail_before_enddef: Option<String>,

@@ -69,6 +69,19 @@ fn run_pair_on(
     ml: (usize, &str),
     ml_first: bool,
 ) -> Outcome {
+    run_pair_with(test, text, grid, ocean, ml, ml_first, &[])
+}
+
+/// Like [`run_pair_on`], with `ml_extra` added to the toy ML's arguments.
+fn run_pair_with(
+    test: &str,
+    text: &str,
+    grid: &str,
+    ocean: (usize, &str),
+    ml: (usize, &str),
+    ml_first: bool,
+    ml_extra: &[&str],
+) -> Outcome {
     let dir = scratch_dir(test);
     let cfg = write(&dir, "exp.toml", text);
     let args =
@@ -78,10 +91,12 @@ fn run_pair_on(
         program: toy("ocean"),
         args: args(ocean.1).to_vec(),
     };
+    let mut ml_args = args(ml.1).to_vec();
+    ml_args.extend(ml_extra.iter().map(|s| s.to_string()));
     let m = Part {
         ranks: ml.0,
         program: toy("ml"),
-        args: args(ml.1).to_vec(),
+        args: ml_args,
     };
     let parts = if ml_first { vec![m, o] } else { vec![o, m] };
     run_mpmd(&parts, &dir, LIMIT)
@@ -150,6 +165,22 @@ fn three_to_two_with_different_box_shapes_launched_ml_first() {
         (3, "3x1"),
         (2, "1x2"),
         true,
+    );
+    assert_checked(&out, 3, 2, 3);
+}
+
+#[test]
+fn put_sync_sends_each_piece_straight_from_the_callers_array() {
+    // ML in two row strips sending to the ocean's three column strips: every message is
+    // gathered from partial rows of toy-ml's f32 array by an MPI datatype.
+    let out = run_pair_with(
+        "put_sync",
+        &config("halo = 1", "3h", "9h", 2),
+        "24x20",
+        (3, "3x1"),
+        (2, "1x2"),
+        true,
+        &["--put-sync"],
     );
     assert_checked(&out, 3, 2, 3);
 }

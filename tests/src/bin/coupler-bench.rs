@@ -4,8 +4,9 @@
 //!
 //! Rank 0 registers as component "a", rank 1 as "b". For each field size both sides do a
 //! round trip per repetition: raw MPI (send, then receive the same bytes back), then the
-//! coupler (put a.x → get b.x, put b.y → get a.y at each coupling time). One-way time is
-//! half a round trip; the ratio is raw time over coupler time (1.0 = as fast as raw MPI).
+//! coupler (put a.x → get b.x, put b.y → get a.y at each coupling time), with `put` (copies,
+//! returns at once) and with `put_sync` (no copy, returns once received). One-way time is
+//! half a round trip; a ratio is raw time over coupler time (1.0 = as fast as raw MPI).
 
 use std::time::Instant;
 
@@ -40,18 +41,19 @@ fn main() {
         .collect();
     cases.push((36, 256));
     if world.rank() == 0 {
-        println!("| field | MB | raw MPI one-way (ms) | coupler one-way (ms) | raw GB/s | coupler GB/s | coupler / raw bandwidth |");
-        println!("|---|---|---|---|---|---|---|");
+        println!("| field | MB | raw MPI one-way (ms) | put one-way (ms) | put_sync one-way (ms) | raw GB/s | put / raw bandwidth | put_sync / raw bandwidth |");
+        println!("|---|---|---|---|---|---|---|---|");
     }
     for (levels, n) in cases {
         let raw = raw_one_way(&world, levels * n * n, args.reps);
-        let cpl = match coupler_one_way(&world, levels, n, args.reps) {
+        let coupler = |sync| match coupler_one_way(&world, levels, n, args.reps, sync) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("coupler-bench: {e}");
                 std::process::exit(1);
             }
         };
+        let (cpl, cpl_sync) = (coupler(false), coupler(true));
         if world.rank() == 0 {
             let mb = (levels * n * n * 4) as f64 / 1e6;
             let label = if levels == 1 {
@@ -60,12 +62,13 @@ fn main() {
                 format!("{levels}×{n}²")
             };
             println!(
-                "| {label} | {mb:.3} | {:.4} | {:.4} | {:.2} | {:.2} | {:.2} |",
+                "| {label} | {mb:.3} | {:.4} | {:.4} | {:.4} | {:.2} | {:.2} | {:.2} |",
                 raw * 1e3,
                 cpl * 1e3,
+                cpl_sync * 1e3,
                 mb / 1e3 / raw,
-                mb / 1e3 / cpl,
-                raw / cpl
+                raw / cpl,
+                raw / cpl_sync
             );
         }
     }
@@ -98,6 +101,7 @@ fn coupler_one_way(
     levels: usize,
     n: usize,
     reps: usize,
+    sync: bool,
 ) -> Result<f64, coupler::CouplerError> {
     let steps = WARM + reps;
     let text = format!(
@@ -128,12 +132,17 @@ fn coupler_one_way(
         if k == WARM {
             start = Instant::now();
         }
-        if me == "a" {
-            cpl.put("x", t, &buf)?;
-            cpl.get("y", t, &mut buf)?;
+        let (send, receive) = if me == "a" { ("x", "y") } else { ("y", "x") };
+        if me == "b" {
+            cpl.get(receive, t, &mut buf)?;
+        }
+        if sync {
+            cpl.put_sync(send, t, &buf)?;
         } else {
-            cpl.get("x", t, &mut buf)?;
-            cpl.put("y", t, &buf)?;
+            cpl.put(send, t, &buf)?;
+        }
+        if me == "a" {
+            cpl.get(receive, t, &mut buf)?;
         }
     }
     let seconds = start.elapsed().as_secs_f64() / (2 * reps) as f64;

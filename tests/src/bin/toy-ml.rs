@@ -102,7 +102,11 @@ fn run(world: &mpi::topology::SimpleCommunicator) -> anyhow::Result<()> {
                 }
             }
         }
-        cpl.put("sx", t, &sx)?;
+        if args.put_sync {
+            cpl.put_sync("sx", t, &sx)?;
+        } else {
+            cpl.put("sx", t, &sx)?;
+        }
     }
     let report = cpl.finalize(None)?;
     if rank == 0 {
