@@ -7,9 +7,10 @@ ML_RANKS    ?= 1
 
 .PHONY: run test setup build build-debug bench-coupler clean-out help
 
-## run: set up, build (release) and run the default coupled experiment
+## run: set up, build (release), run the default coupled experiment and plot it
 run: build
 	jobs/local.sh $(CONFIG) $(OCEAN_RANKS) $(ML_RANKS)
+	target/release/ocean-model plot $(CONFIG)
 
 ## test: set up and run every test (unit, validation, MPMD end-to-end)
 test: setup

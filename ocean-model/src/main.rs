@@ -60,8 +60,8 @@ enum Command {
     },
     /// Draw PNG figures of a run's snapshots.nc and diagnostics.nc.
     Plot {
-        /// The run's output folder.
-        #[arg(value_name = "RUN_DIR")]
+        /// The run's output folder, or the experiment file (its [run] output_dir/name).
+        #[arg(value_name = "RUN_DIR|CONFIG")]
         run_dir: PathBuf,
         /// Write the PNG files into DIR [default: RUN_DIR/plots].
         #[arg(long, value_name = "DIR")]
@@ -373,6 +373,16 @@ fn plot(
     if world.rank() != 0 {
         return Ok(());
     }
+    let from_config;
+    let run_dir = if run_dir.is_file() {
+        let exp = ExperimentFile::load(run_dir)
+            .and_then(|e| e.run())
+            .map_err(|e| anyhow::Error::new(ConfigProblem(e.to_string())))?;
+        from_config = exp.run_dir();
+        &from_config
+    } else {
+        run_dir
+    };
     let output = ocean_model::plot::RunOutput::read(run_dir)
         .map_err(|e| anyhow::Error::new(ConfigProblem(e.to_string())))?;
     let out = out.unwrap_or_else(|| run_dir.join("plots"));

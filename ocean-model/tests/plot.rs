@@ -339,3 +339,18 @@ fn coupled_run_snapshots_carry_the_forcing_and_get_a_forcing_figure() {
     check_figure(&out.join("ml_forcing.png"), FORCING_SIZE);
     check_figure(&out.join("vorticity.png"), MAP_SIZE);
 }
+
+#[test]
+fn the_experiment_file_finds_its_run_directory() {
+    // `make run` plots through the config: [run] output_dir/name.
+    let dir = test_dir("plot_from_config");
+    let cfg = write_config(&dir, "5d", OCEAN);
+    let run_dir = dir.join("out").join("test");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    for name in ["snapshots.nc", "diagnostics.nc"] {
+        std::fs::copy(standalone_run().join(name), run_dir.join(name)).expect("copy run output");
+    }
+    let done = run_plain(&["plot", cfg.to_str().unwrap()], LIMIT);
+    assert_success(&done, "plot CONFIG");
+    check_figure(&run_dir.join("plots").join("ssh.png"), MAP_SIZE);
+}
