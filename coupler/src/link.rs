@@ -234,18 +234,11 @@ impl Sender {
                 .outgoing
                 .iter()
                 .map(|o| {
-                    let blocks = o.pieces.iter().flat_map(|p| {
-                        let (i, j) = (p.cells.i0 - my_box.i0, p.cells.j0 - my_box.j0);
-                        (0..levels).flat_map(move |level| {
-                            (0..p.cells.nj).map(move |row| {
-                                (level * level_stride + (j + row) * my_box.ni + i, p.cells.ni)
-                            })
-                        })
+                    let rects = o.pieces.iter().map(|p| {
+                        let at = (p.cells.i0 - my_box.i0, p.cells.j0 - my_box.j0);
+                        (at, (p.cells.ni, p.cells.nj))
                     });
-                    chunked_blocks(blocks, CHUNK_VALUES)
-                        .into_iter()
-                        .map(transport::Scatter::new)
-                        .collect()
+                    chunk_datatypes(rects, levels, level_stride, my_box.ni)
                 })
                 .collect();
             self.gathers = Some((level_stride, types));
@@ -413,6 +406,26 @@ impl Outgoing {
     }
 }
 
+/// One MPI datatype per chunk of a message made of `rects` — ((x, y), (columns, rows)) in an
+/// array `width` wide with `levels` levels `level_stride` apart — sent piece by piece,
+/// level by level, row by row: the layout `pack` writes and a receive expects.
+fn chunk_datatypes(
+    rects: impl Iterator<Item = ((usize, usize), (usize, usize))>,
+    levels: usize,
+    level_stride: usize,
+    width: usize,
+) -> Vec<transport::Scatter> {
+    let blocks = rects.flat_map(|((x, y), (ni, nj))| {
+        (0..levels).flat_map(move |level| {
+            (0..nj).map(move |row| (level * level_stride + (y + row) * width + x, ni))
+        })
+    });
+    chunked_blocks(blocks, CHUNK_VALUES)
+        .into_iter()
+        .map(transport::Scatter::new)
+        .collect()
+}
+
 /// Appends this rank's values of `pieces` to `out`: piece by piece, level by level, row by
 /// row, calling `packed(out, false)` after each row so that full chunks can leave at once.
 fn pack<T: Element>(
@@ -561,26 +574,13 @@ impl Receiver {
         comm: &SimpleCommunicator,
     ) {
         if self.scatters.as_ref().map(|c| c.0) != Some(level_stride) {
-            let w = self.grown.0;
-            let levels = self.levels;
+            let (w, levels) = (self.grown.0, self.levels);
             let types = self
                 .incoming
                 .iter()
                 .map(|m| {
-                    let blocks = m.pieces.iter().flat_map(|p| {
-                        (0..levels).flat_map(move |level| {
-                            (0..p.cells.nj).map(move |row| {
-                                (
-                                    level * level_stride + (p.at.1 + row) * w + p.at.0,
-                                    p.cells.ni,
-                                )
-                            })
-                        })
-                    });
-                    chunked_blocks(blocks, CHUNK_VALUES)
-                        .into_iter()
-                        .map(transport::Scatter::new)
-                        .collect()
+                    let rects = m.pieces.iter().map(|p| (p.at, (p.cells.ni, p.cells.nj)));
+                    chunk_datatypes(rects, levels, level_stride, w)
                 })
                 .collect();
             self.scatters = Some((level_stride, types));
