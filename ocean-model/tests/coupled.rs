@@ -20,31 +20,6 @@ snapshot_interval = 0
 diagnostics_interval = 0
 "#;
 
-const COUPLING: &str = r#"
-[coupling]
-timeout = "30s"
-[[coupling.exchange]]
-from = "ocean.u"
-to = "ml.u"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ocean.v"
-to = "ml.v"
-grid = "V"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sx"
-to = "ocean.sx"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sy"
-to = "ocean.sy"
-grid = "V"
-period = "1h"
-"#;
-
 /// The stand-in ML component (a test helper binary of this crate).
 fn partner() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_zero_forcing_partner"))

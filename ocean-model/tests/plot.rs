@@ -275,31 +275,6 @@ fn records_a_stopped_run_never_reached_are_skipped() {
     assert!(has_both_signs(&vorticity));
 }
 
-const COUPLING: &str = r#"
-[coupling]
-timeout = "30s"
-[[coupling.exchange]]
-from = "ocean.u"
-to = "ml.u"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ocean.v"
-to = "ml.v"
-grid = "V"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sx"
-to = "ocean.sx"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sy"
-to = "ocean.sy"
-grid = "V"
-period = "1h"
-"#;
-
 #[test]
 fn coupled_run_snapshots_carry_the_forcing_and_get_a_forcing_figure() {
     let dir = test_dir("plot_coupled");
