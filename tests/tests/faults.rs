@@ -286,3 +286,27 @@ fn a_bad_ocean_value_in_a_coupled_run_stops_both_components_at_once() {
     assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
     assert_said(&out, &dir, "ocean.physics.depth = -500", 2);
 }
+
+#[test]
+fn a_restart_off_a_coupling_time_is_refused_on_every_rank_with_the_reason() {
+    // Checkpoints every 10 steps (2,880 s) fall between the 2 h coupling times.
+    let (dir, cfg) = experiment("fault_restart_off_time", TIMEOUT_S, "abort");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replace(
+        "checkpoint_interval = \"6h\"",
+        "checkpoint_interval = \"2880s\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = launch(&dir, &cfg, None, &[]);
+    assert!(out.succeeded(), "{}", out.output());
+    let ck = checkpoint(&dir, 10).display().to_string();
+    let out = launch(&dir, &cfg, None, &["--restart", &ck]);
+    assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
+    // Both components stop at enddef: the ocean's two ranks and the ML rank.
+    assert_said(
+        &out,
+        &dir,
+        "the restart time t = 2880 s is not a coupling time (period 7200 s)",
+        3,
+    );
+}
