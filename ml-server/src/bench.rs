@@ -109,3 +109,68 @@ pub fn run_case(
         },
     })
 }
+
+/// The copies of each GPU row against the pinned-memory bandwidth `(h2d, d2h)` in bytes
+/// per second (from [`crate::gpu::pinned_bandwidth`]): a table to print after the rows.
+pub fn copy_rates(rows: &[BenchRow], (h2d_ref, d2h_ref): (f64, f64)) -> String {
+    let gb = |bytes_per_s: f64| bytes_per_s / 1e9;
+    let mut out = format!(
+        "pinned-memory reference (256 MiB, best of 5): host→device {:.1} GB/s, device→host {:.1} GB/s\n\
+         {:>14} {:>14} {:>14}\n",
+        gb(h2d_ref),
+        gb(d2h_ref),
+        "levels×ny×nx",
+        "h2d GB/s (%)",
+        "d2h GB/s (%)"
+    );
+    for r in rows {
+        let s = r.shape;
+        let bytes = |floats: usize| (floats * std::mem::size_of::<f32>()) as f64;
+        let h2d = bytes(s.input_len()) / r.times.host_to_device;
+        let d2h = bytes(s.output_len()) / r.times.device_to_host;
+        out += &format!(
+            "{:>14} {:>8.1} {:>5} {:>8.1} {:>5}\n",
+            format!("{}x{}x{}", s.levels, s.ny, s.nx),
+            gb(h2d),
+            format!("({:.0})", 100.0 * h2d / h2d_ref),
+            gb(d2h),
+            format!("({:.0})", 100.0 * d2h / d2h_ref)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_rates_divide_the_bytes_of_each_direction_by_its_time() {
+        let shape = BatchShape {
+            levels: 1,
+            ny: 128,
+            nx: 128,
+            halo: 10,
+        };
+        // 1×2×148×148 floats in = 175,232 B in 10 µs; 1×2×128×128 out = 131,072 B in 8 µs.
+        let row = BenchRow {
+            shape,
+            device: Device::Cuda(0),
+            repeats: 1,
+            stage: 0.0,
+            times: StageTimes {
+                host_to_device: 10e-6,
+                inference: 1e-3,
+                device_to_host: 8e-6,
+            },
+        };
+        let table = copy_rates(&[row], (25e9, 16.384e9));
+        let last = table.lines().last().unwrap();
+        let cols: Vec<&str> = last.split_whitespace().collect();
+        assert_eq!(cols[0], "1x128x128");
+        assert_eq!(cols[1], "17.5", "175,232 B / 10 µs = 17.5 GB/s: {table}");
+        assert_eq!(cols[2], "(70)", "17.5 of 25 GB/s: {table}");
+        assert_eq!(cols[3], "16.4", "131,072 B / 8 µs: {table}");
+        assert_eq!(cols[4], "(100)", "{table}");
+    }
+}

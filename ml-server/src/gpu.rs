@@ -142,3 +142,31 @@ unsafe fn wrap(ptr: u64, shape: &[i64], index: usize) -> Result<Tensor, MlError>
     )
     .map_err(|e| MlError::torch("wrapping a device buffer", &e))
 }
+
+/// Pinned-memory copy bandwidth of GPU `index`: the best of `repeats` host→device and
+/// device→host copies of `bytes` between page-locked memory and the device, in bytes per
+/// second. The reference against which `ml-server bench` rates the copies of a call.
+/// Call only after [`crate::device::cuda_usable`] said yes.
+pub fn pinned_bandwidth(index: usize, bytes: usize, repeats: usize) -> Result<(f64, f64), MlError> {
+    let n = bytes / std::mem::size_of::<f32>();
+    let ctx: Arc<CudaContext> = cuda("opening the primary context", CudaContext::new(index))?;
+    let stream = cuda("creating a stream", ctx.new_stream())?;
+    // SAFETY: plain page-locked memory; it is written before it is read.
+    let mut host = cuda("pinned buffer", unsafe { ctx.alloc_pinned_with_flags::<f32>(n, 0) })?;
+    cuda("filling the pinned buffer", host.as_mut_slice())?.fill(1.0);
+    let mut dev = cuda("device buffer", stream.alloc_zeros::<f32>(n))?;
+    cuda("synchronising", stream.synchronize())?;
+    let (mut h2d, mut d2h) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..repeats.max(1) {
+        let t = std::time::Instant::now();
+        cuda("host→device copy", stream.memcpy_htod(&host, &mut dev))?;
+        cuda("synchronising", stream.synchronize())?;
+        h2d = h2d.min(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        cuda("device→host copy", stream.memcpy_dtoh(&dev, &mut host))?;
+        cuda("synchronising", stream.synchronize())?;
+        d2h = d2h.min(t.elapsed().as_secs_f64());
+    }
+    let b = (n * std::mem::size_of::<f32>()) as f64;
+    Ok((b / h2d, b / d2h))
+}

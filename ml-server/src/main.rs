@@ -260,6 +260,7 @@ fn run_bench(
         devices.push(tch::Device::Cuda(0));
     }
     println!("{}", bench::HEADER);
+    let mut gpu_rows = Vec::new();
     for device in devices {
         for shape in bench::standard_cases(10) {
             if max_cells.is_some_and(|m| shape.levels * shape.height() * shape.width() > m) {
@@ -267,7 +268,13 @@ fn run_bench(
             }
             let row = bench::run_case(&cfg, device, shape, warmup, repeats)?;
             println!("{row}");
+            if device != tch::Device::Cpu {
+                gpu_rows.push(row);
+            }
         }
+    }
+    if !gpu_rows.is_empty() {
+        println!("{}", bench::copy_rates(&gpu_rows, ml_server::gpu::pinned_bandwidth(0, 256 << 20, 5)?));
     }
     Ok(())
 }
