@@ -47,7 +47,7 @@ def mpiexec() -> str:
 
 
 def bins() -> Path:
-    b = ROOT / "target" / "release"
+    b = Path(os.environ.get("EDDYLINK_BIN_DIR") or ROOT / "target" / "release")
     for name in ["ocean-model", "ml-server"]:
         if not (b / name).exists():
             sys.exit(f"{b / name} is missing: run make build")

@@ -28,12 +28,13 @@ fn shellcheck() -> Option<PathBuf> {
 
 fn scripts() -> Vec<PathBuf> {
     let root = repo();
-    let mut found = vec![root.join(".ci/run"), root.join("scripts/setup.sh")];
-    for dir in ["jobs", "jobs/slurm", "jobs/pbs"] {
+    let mut found = vec![root.join(".ci/run")];
+    for dir in ["scripts", "jobs", "jobs/slurm", "jobs/pbs"] {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
-            .expect("jobs/ folders exist")
+            .expect("the script folders exist")
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
+            // scripts/ also holds Python and Rust; its shell scripts end in .sh.
+            .filter(|p| p.is_file() && (dir != "scripts" || p.extension().is_some_and(|e| e == "sh")))
             .collect();
         entries.sort();
         found.extend(entries);

@@ -9,9 +9,15 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
-/// `trained_model.pth` from `/work/shared/gz21`, or None (with a printed reason).
+/// `trained_model.pth` from `$EDDYLINK_GZ21_DIR`, else from the `shared/gz21` folder beside
+/// the repository, or None (with a printed reason). The variable serves test binaries run
+/// away from their source tree (`scripts/gpu_verify.sh`).
 pub fn gz21_weights() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/gz21/trained_model.pth");
+    let dir = std::env::var_os("EDDYLINK_GZ21_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/gz21"),
+        PathBuf::from,
+    );
+    let p = dir.join("trained_model.pth");
     if p.exists() {
         Some(p)
     } else {
