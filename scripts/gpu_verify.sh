@@ -16,7 +16,7 @@
 #   5. a coupled GZ21 run, 4 ocean ranks and 1 ml-server rank on the GPU;
 #   6. the coupling-overhead benchmark (2 ocean ranks + 1 ML rank, a core each).
 # The log goes to stdout and to $OUT (or /tmp/eddylink-gpu)/gpu_verify.log; the exit status
-# is 1 if any step failed.
+# is 1 if any step failed. EDDYLINK_VERIFY_STEPS="2 6" runs only the steps named.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 bundle=${EDDYLINK_BUNDLE:-.carry/gpu}
@@ -26,6 +26,9 @@ mkdir -p "$out"
 exec > >(tee "$out/gpu_verify.log") 2>&1
 
 failed=()
+# EDDYLINK_VERIFY_STEPS="2 6" runs only those steps.
+steps=" ${EDDYLINK_VERIFY_STEPS:-1 2 3 4 5 6} "
+want() { [[ $steps == *" $1 "* ]]; }
 step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 check() {
     "$@"
@@ -45,46 +48,60 @@ torch_lib=$("$py" -c 'import os, torch; print(os.path.join(os.path.dirname(torch
 export LD_LIBRARY_PATH=$mpi/lib:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export EDDYLINK_PYTHON=$py EDDYLINK_MPIEXEC=$mpi/bin/mpiexec EDDYLINK_BIN_DIR=$bundle/bin
 weights=$PWD/$bundle/gz21/trained_model.pth
-[ -f "$weights" ] && export EDDYLINK_GZ21_DIR=$PWD/$bundle/gz21 EDDYLINK_ML_WEIGHTS=$weights
+# The GZ21 steps name the weights; the analytic runs of step 6 must not get them.
+[ -f "$weights" ] && export EDDYLINK_GZ21_DIR=$PWD/$bundle/gz21
+gz21=(env "EDDYLINK_ML_WEIGHTS=$weights")
 bin=$bundle/bin
 
-step "1. the GPU"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true
-check "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
-      torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
-nproc
+if want 1; then
+    step "1. the GPU"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true
+    check "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
+          torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")'
+    nproc
+fi
 
-step "2. ml-server check (GZ21, device = auto)"
-check "$bin/ml-server" check --config configs/double_gyre_gz21.toml
+if want 2; then
+    step "2. ml-server check (GZ21, device = auto)"
+    check "${gz21[@]}" "$bin/ml-server" check --config configs/double_gyre_gz21.toml
+fi
 
-step "3. ml-server test programs"
-for t in gpu gz21_parity engine stochastic; do
-    [ -x "$bundle/tests/$t" ] && check "$bundle/tests/$t" --test-threads=1 --nocapture
-done
+if want 3; then
+    step "3. ml-server test programs"
+    for t in gpu gz21_parity engine stochastic; do
+        [ -x "$bundle/tests/$t" ] && check "$bundle/tests/$t" --test-threads=1 --nocapture
+    done
+fi
 
-step "4. ml-server bench (CPU and GPU), then PyTorch from Python the Eophis way"
-check "$bin/ml-server" bench --config ml-server/examples/gz21_offline.toml --repeats 4
-devices=cpu
-"$py" -c "import sys, torch; sys.exit(not torch.cuda.is_available())" && devices="cuda cpu"
-for device in $devices; do
-    check "$py" ml-server/bench/eophis_bench.py "$weights" --repeats 4 --device "$device"
-done
+if want 4; then
+    step "4. ml-server bench (CPU and GPU), then PyTorch from Python the Eophis way"
+    check "${gz21[@]}" "$bin/ml-server" bench --config ml-server/examples/gz21_offline.toml --repeats 4
+    devices=cpu
+    "$py" -c "import sys, torch; sys.exit(not torch.cuda.is_available())" && devices="cuda cpu"
+    for device in $devices; do
+        check "$py" ml-server/bench/eophis_bench.py "$weights" --repeats 4 --device "$device"
+    done
+fi
 
-step "5. coupled GZ21 run: 4 ocean ranks + 1 ml-server rank, 30 days"
-run=/tmp/eddylink-gpu-run
-rm -rf "$run" && mkdir -p "$run"
-sed -e 's|^duration = .*|duration = "30d"|' -e "s|^output_dir = .*|output_dir = \"$run\"|" \
-    configs/double_gyre_gz21.toml >"$run/gz21.toml"
-check timeout 300 "$mpi/bin/mpiexec" -n 4 "$bin/ocean-model" --config "$run/gz21.toml" \
-    : -n 1 "$bin/ml-server" --config "$run/gz21.toml"
-for f in summary.json ml.log coupler_timing_ml.json; do
-    find "$run" -name "$f" -exec cp {} "$out/coupled_$f" \;
-done
-grep -i -m3 "cuda\|gpu\|device" "$out/coupled_ml.log" 2>/dev/null
+if want 5; then
+    step "5. coupled GZ21 run: 4 ocean ranks + 1 ml-server rank, 30 days"
+    run=/tmp/eddylink-gpu-run
+    rm -rf "$run" && mkdir -p "$run"
+    sed -e 's|^duration = .*|duration = "30d"|' -e "s|^output_dir = .*|output_dir = \"$run\"|" \
+        configs/double_gyre_gz21.toml >"$run/gz21.toml"
+    check "${gz21[@]}" timeout 300 "$mpi/bin/mpiexec" -n 4 "$bin/ocean-model" --config "$run/gz21.toml" \
+        : -n 1 "$bin/ml-server" --config "$run/gz21.toml"
+    for f in summary.json ml.log coupler_timing_ml.json; do
+        find "$run" -name "$f" -exec cp {} "$out/coupled_$f" \;
+    done
+    grep -i -m3 "cuda\|gpu\|device" "$out/coupled_ml.log" 2>/dev/null
+fi
 
-step "6. coupling overhead, 128², every step, zero model: 2 ocean + 1 ML rank, then lagged"
-check "$py" scripts/bench_coupling.py overhead --days 10 --repeats 3
-check "$py" scripts/bench_coupling.py overhead --days 10 --repeats 3 --lag
+if want 6; then
+    step "6. coupling overhead, 128², every step, zero model: 2 ocean + 1 ML rank, then lagged"
+    check "$py" scripts/bench_coupling.py overhead --days 10 --repeats 3
+    check "$py" scripts/bench_coupling.py overhead --days 10 --repeats 3 --lag
+fi
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
