@@ -152,7 +152,9 @@ pub fn pinned_bandwidth(index: usize, bytes: usize, repeats: usize) -> Result<(f
     let ctx: Arc<CudaContext> = cuda("opening the primary context", CudaContext::new(index))?;
     let stream = cuda("creating a stream", ctx.new_stream())?;
     // SAFETY: plain page-locked memory; it is written before it is read.
-    let mut host = cuda("pinned buffer", unsafe { ctx.alloc_pinned_with_flags::<f32>(n, 0) })?;
+    let mut host = cuda("pinned buffer", unsafe {
+        ctx.alloc_pinned_with_flags::<f32>(n, 0)
+    })?;
     cuda("filling the pinned buffer", host.as_mut_slice())?.fill(1.0);
     let mut dev = cuda("device buffer", stream.alloc_zeros::<f32>(n))?;
     cuda("synchronising", stream.synchronize())?;

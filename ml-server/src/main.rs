@@ -274,7 +274,13 @@ fn run_bench(
         }
     }
     if !gpu_rows.is_empty() {
-        println!("{}", bench::copy_rates(&gpu_rows, ml_server::gpu::pinned_bandwidth(0, 256 << 20, 5)?));
+        println!(
+            "{}",
+            bench::copy_rates(
+                &gpu_rows,
+                ml_server::gpu::pinned_bandwidth(0, 256 << 20, 5)?
+            )
+        );
     }
     Ok(())
 }

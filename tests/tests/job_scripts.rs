@@ -34,7 +34,9 @@ fn scripts() -> Vec<PathBuf> {
             .expect("the script folders exist")
             .filter_map(|e| e.ok().map(|e| e.path()))
             // scripts/ also holds Python and Rust; its shell scripts end in .sh.
-            .filter(|p| p.is_file() && (dir != "scripts" || p.extension().is_some_and(|e| e == "sh")))
+            .filter(|p| {
+                p.is_file() && (dir != "scripts" || p.extension().is_some_and(|e| e == "sh"))
+            })
             .collect();
         entries.sort();
         found.extend(entries);
