@@ -25,8 +25,9 @@ for b in ocean-model ml-server; do
     strip -o "$out/bin/$b" "target/release/$b"
 done
 
-# The test programs, found by name in cargo's own account of what it built.
-cargo test -p ml-server --no-run --message-format=json 2>/dev/null |
+# The test programs, found by name in cargo's own account of what it built (the JSON is on
+# stdout; build errors stay visible on stderr).
+cargo test -p ml-server --no-run --message-format=json |
     "$py" -c '
 import json, sys
 wanted = {"gpu", "gz21_parity", "engine", "stochastic"}
