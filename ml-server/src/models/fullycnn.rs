@@ -16,7 +16,7 @@ use crate::error::MlError;
 use crate::weights::WeightFile;
 
 /// (in channels, out channels, kernel size) of the eight convolutions.
-const LAYERS: [(i64, i64, i64); 8] = [
+pub const LAYERS: [(i64, i64, i64); 8] = [
     (2, 128, 5),
     (128, 64, 5),
     (64, 32, 3),

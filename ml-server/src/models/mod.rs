@@ -5,7 +5,7 @@
 //! `[sx, sy]` or `[sx, sy, sx_precision, sy_precision]` in model units.
 
 mod analytic;
-mod fullycnn;
+pub mod fullycnn;
 mod torchscript;
 
 pub use analytic::Analytic;
