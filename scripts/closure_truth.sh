@@ -4,8 +4,8 @@
 #   1. 60 km spin-up from rest, 10 years               out/closure/spinup_64/
 #   2. its last state interpolated to 15 km            out/closure/truth_256_start.nc
 #   3. 15 km adjustment, 150 days                      out/closure/truth_256_spinup/
-#   4. 15 km sampled truth, daily snapshots, in two    out/closure/truth_256_a/ (days 150–355)
-#      parts so that training can start early          out/closure/truth_256_b/ (days 355–450)
+#   4. 15 km sampled truth, daily snapshots, in two    out/closure/truth_256_a/ (days 150–263)
+#      parts so that training can start early          out/closure/truth_256_b/ (days 263–330)
 #   5. coarse-graining onto 60 km + subgrid forcing    out/closure/coarse_a.nc, coarse_b.nc
 # Usage: scripts/closure_truth.sh [RANKS]   (ranks of the 15 km runs, default 2)
 set -euo pipefail
@@ -36,14 +36,14 @@ if [ ! -f "$out/truth_256_spinup/summary.json" ]; then
   "$mpiexec" -n "$ranks" "$bin/ocean-model" --config "$cfg/truth_256_spinup.toml" \
     --output-dir "$out/truth_256_spinup" --restart "$out/truth_256_start.nc"
 fi
-# dt = 72 s: 1200 steps a day; part a covers days 150–355.
+# dt = 72 s: 1200 steps a day; part a covers days 150–263.
 if [ ! -f "$out/truth_256_a/summary.json" ]; then
-  say "4/5 sampled truth, days 150–355"
-  "$mpiexec" -n "$ranks" "$bin/ocean-model" --config "$cfg/truth_256.toml" --steps 246000 \
+  say "4/5 sampled truth, days 150–263"
+  "$mpiexec" -n "$ranks" "$bin/ocean-model" --config "$cfg/truth_256.toml" --steps 135600 \
     --output-dir "$out/truth_256_a" --restart "$(last_checkpoint "$out/truth_256_spinup")"
 fi
 if [ ! -f "$out/truth_256_b/summary.json" ]; then
-  say "4/5 sampled truth, days 355–450"
+  say "4/5 sampled truth, days 263–330"
   "$mpiexec" -n "$ranks" "$bin/ocean-model" --config "$cfg/truth_256.toml" \
     --output-dir "$out/truth_256_b" --restart "$(last_checkpoint "$out/truth_256_a")"
 fi

@@ -26,12 +26,14 @@
 //! assert_eq!(sample.forcing.u.nx, 8);
 //! ```
 
+pub mod card;
 pub mod dataset;
 pub mod filter;
 pub mod network;
 pub mod offline;
 pub mod regrid;
 pub mod samples;
+pub mod score;
 pub mod split;
 pub mod stagger;
 pub mod target;

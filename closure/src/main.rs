@@ -3,6 +3,7 @@
 //! ```text
 //! closure regrid --checkpoint C.nc --from coarse.toml --to fine.toml --out F.nc
 //! closure coarse-grain --fine fine.toml --coarse coarse.toml --snapshots S.nc --out coarse.nc
+//! closure train --data coarse_a.nc [--data coarse_b.nc] --out weights.safetensors [--epochs N …]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -10,11 +11,16 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use closure::card::{DataCard, ModelCard};
 use closure::dataset::{coarse_dataset, CoarseWriter, Provenance, Snapshots};
 use closure::filter::Coarsening;
+use closure::network::{Loss, Network};
 use closure::regrid::refine;
+use closure::samples::{rms, CoarseFile};
+use closure::split::{Period, TRUTH};
 use closure::stagger::{Axis, Global};
 use closure::target::SubgridForcing;
+use closure::train::Settings;
 use coupler::ExperimentFile;
 use ocean_model::checkpoint;
 use ocean_model::config::OceanConfig;
@@ -64,6 +70,82 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Write a coarse checkpoint from one coarse-grained truth sample (an online run's start).
+    Init {
+        /// Coarse samples (`coarse-grain` output).
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// Model day of the sample to start from.
+        #[arg(long)]
+        day: f64,
+        /// The coarse experiment file (grid and time step).
+        #[arg(long, value_name = "TOML")]
+        config: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Score coarse runs against the coarse-grained truth over a period (Ross et al. metrics).
+    Score(ScoreArgs),
+    /// Train the FullyCNN on coarse samples (split by time as closure::split::TRUTH says).
+    Train(TrainArgs),
+}
+
+#[derive(clap::Args)]
+struct ScoreArgs {
+    /// Coarse-grained truth samples.
+    #[arg(long, value_name = "FILE")]
+    truth: PathBuf,
+    /// The period scored, in model days: FIRST:END.
+    #[arg(long, value_name = "A:B")]
+    days: String,
+    /// NAME=RUN_DIR of each coarse run (its snapshots*.nc, daily); the first is the
+    /// reference of the normalised scores (no closure).
+    #[arg(long = "run", value_name = "NAME=DIR", required = true)]
+    runs: Vec<String>,
+    /// The coarse experiment file (grid).
+    #[arg(long, value_name = "TOML")]
+    config: PathBuf,
+    /// Write the scores (JSON) here, and a Markdown table beside it.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Coarse sample files (`coarse-grain` output); their samples are split by time.
+    #[arg(long = "data", value_name = "FILE", required = true)]
+    data: Vec<PathBuf>,
+    /// The weights to write (.safetensors); the model card goes beside them (.json, .md).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    #[arg(long, default_value_t = 5e-4)]
+    lr: f64,
+    /// Epochs after which the learning rate drops ×0.1 (GZ21: 10, 20 of 100).
+    #[arg(long, value_delimiter = ',', default_value = "12,17")]
+    decay_at: Vec<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: i64,
+    #[arg(long, value_enum, default_value_t = Loss::Gaussian)]
+    loss: Loss,
+    /// CPU threads for libtorch (results are reproducible for a fixed count).
+    #[arg(long, default_value_t = 2)]
+    threads: i32,
+    /// auto (a GPU when one is usable) | cpu | cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Folder of the resumable per-epoch checkpoint [default: OUT without extension + .ckpt].
+    #[arg(long, value_name = "DIR")]
+    checkpoints: Option<PathBuf>,
+    /// Train, validation and test periods in days [default: closure::split::TRUTH].
+    #[arg(long, value_name = "A:B,C:D,E:F", value_parser = closure::split::Split::parse)]
+    split: Option<closure::split::Split>,
+    /// Only this many training samples (evenly spaced; for quick tests).
+    #[arg(long)]
+    max_train: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -81,6 +163,14 @@ fn main() -> ExitCode {
             snapshots,
             out,
         } => coarse_grain(&fine, &coarse, &snapshots, &out),
+        Command::Train(args) => train(&args),
+        Command::Init {
+            data,
+            day,
+            config,
+            out,
+        } => init(&data, day, &config, &out),
+        Command::Score(args) => score(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,5 +282,354 @@ fn coarse_grain(fine_toml: &Path, coarse_toml: &Path, snapshots: &Path, out: &Pa
     }
     writer.close()?;
     println!("closure coarse-grain: {n} samples → {}", out.display());
+    Ok(())
+}
+
+fn train(a: &TrainArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    tch::set_num_threads(a.threads);
+    let device = match a.device.as_str() {
+        "auto" => ml_server::device::select(ml_server::config::DeviceRequest::Auto, 0)?,
+        "cpu" => tch::Device::Cpu,
+        "cuda" => ml_server::device::select(ml_server::config::DeviceRequest::Cuda(None), 0)?,
+        other => bail!("--device {other}: use auto, cpu or cuda"),
+    };
+    let files = a
+        .data
+        .iter()
+        .map(|p| CoarseFile::read(p))
+        .collect::<Result<Vec<_>>>()?;
+    let (nx, ny) = (files[0].nx, files[0].ny);
+    if files.iter().any(|f| (f.nx, f.ny) != (nx, ny)) {
+        bail!("the --data files are on different grids");
+    }
+    // One table of samples: (file, record) in time order, split by time.
+    let mut all: Vec<(usize, usize, f64)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(f, file)| file.times.iter().enumerate().map(move |(k, &t)| (f, k, t)))
+        .collect();
+    all.sort_by(|x, y| x.2.total_cmp(&y.2));
+    all.dedup_by(|x, y| x.2 == y.2);
+    let times: Vec<f64> = all.iter().map(|s| s.2).collect();
+    let split = a.split.clone().unwrap_or(TRUTH);
+    let of = |p: Period| {
+        split
+            .indices(&times, p)
+            .into_iter()
+            .map(|k| all[k])
+            .collect::<Vec<_>>()
+    };
+    let (mut train_set, val_set, test_set) =
+        (of(Period::Train), of(Period::Validation), of(Period::Test));
+    if let Some(m) = a.max_train.filter(|&m| m < train_set.len()) {
+        let n = train_set.len();
+        train_set = (0..m).map(|k| train_set[k * n / m]).collect();
+    }
+    if train_set.is_empty() || val_set.is_empty() {
+        bail!(
+            "no training or validation samples in the data ({} samples, days {:.0}–{:.0}); the split wants train {:?}, validation {:?} (days)",
+            times.len(),
+            times.first().map_or(0.0, |t| t / 86_400.0),
+            times.last().map_or(0.0, |t| t / 86_400.0),
+            split.train,
+            split.validation
+        );
+    }
+    // Samples of one period as tensors (files are concatenated in the order given).
+    let gather = |set: &[(usize, usize, f64)], ins: f64, outs: f64| {
+        let parts: Vec<closure::samples::Samples> = files
+            .iter()
+            .enumerate()
+            .filter_map(|(f, file)| {
+                let idx: Vec<usize> = set.iter().filter(|s| s.0 == f).map(|s| s.1).collect();
+                (!idx.is_empty()).then(|| file.select(&idx, ins, outs))
+            })
+            .collect();
+        closure::samples::Samples {
+            x: tch::Tensor::cat(
+                &parts
+                    .iter()
+                    .map(|p| p.x.shallow_clone())
+                    .collect::<Vec<_>>(),
+                0,
+            ),
+            y: tch::Tensor::cat(
+                &parts
+                    .iter()
+                    .map(|p| p.y.shallow_clone())
+                    .collect::<Vec<_>>(),
+                0,
+            ),
+            times: parts.iter().flat_map(|p| p.times.clone()).collect(),
+        }
+    };
+    // Scales from the training period only: inputs and targets of unit RMS.
+    let raw = gather(&train_set, 1.0, 1.0);
+    let input_scale = round2(1.0 / rms(&raw.x.narrow(2, 10, ny as i64).narrow(3, 10, nx as i64)));
+    let output_scale = round2(rms(&raw.y));
+    drop(raw);
+    let train_data = gather(&train_set, input_scale, output_scale);
+    let val_data = gather(&val_set, input_scale, output_scale);
+    let test_data = (!test_set.is_empty()).then(|| gather(&test_set, input_scale, output_scale));
+    eprintln!(
+        "closure train: {} training, {} validation, {} test samples on {nx} × {ny}; input_scale {input_scale}, output_scale {output_scale:e}; {device:?}",
+        train_data.len(),
+        val_data.len(),
+        test_data.as_ref().map_or(0, |t| t.len())
+    );
+    let mask = files[0].mask(device);
+    let settings = Settings {
+        epochs: a.epochs,
+        batch: a.batch,
+        learning_rate: a.lr,
+        decay_at: a.decay_at.clone(),
+        seed: a.seed,
+        loss: a.loss,
+        clip_norm: 1.0,
+    };
+    tch::manual_seed(a.seed);
+    let mut net = Network::new(device);
+    let ckpt = a
+        .checkpoints
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("ckpt"));
+    let history = closure::train::train(
+        &mut net,
+        &train_data,
+        &val_data,
+        &mask,
+        &settings,
+        Some(&ckpt),
+    )?;
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    net.vs.save(&a.out)?;
+    let cpu_mask = mask.to_device(tch::Device::Cpu);
+    let skill_of = |d: &closure::samples::Samples| {
+        let mean = closure::offline::predict_mean(&net, d, settings.batch);
+        closure::offline::skill(&mean, &d.y, &cpu_mask)
+    };
+    let span = |set: &[(usize, usize, f64)]| {
+        (
+            set[0].2 / 86_400.0,
+            set[set.len() - 1].2 / 86_400.0,
+            set.len(),
+        )
+    };
+    let card = ModelCard {
+        model: "GZ21 FullyCNN (valid padding) trained on eddylink's double gyre".into(),
+        weights: a.out.display().to_string(),
+        made_by: std::env::args().collect::<Vec<_>>().join(" "),
+        data: DataCard {
+            files: a.data.iter().map(|p| p.display().to_string()).collect(),
+            fine_grid: "15 km (256 × 256) standalone truth, configs/closure/truth_256.toml".into(),
+            coarse_grid: format!("60 km ({nx} × {ny}) C-grid"),
+            filter: "Gaussian σ = 2 fine cells, then face/cell averages (closure::filter)".into(),
+            forcing_form:
+                "total: S = C(RHS_fine) − RHS_coarse(C(u), C(v), C(η)), added to du/dt, dv/dt"
+                    .into(),
+            boundary: "zeros (the coupler's boundary = \"closed\"), 10-cell halo".into(),
+            train: span(&train_set),
+            validation: span(&val_set),
+            test: (!test_set.is_empty()).then(|| span(&test_set)),
+        },
+        input_scale,
+        output_scale,
+        settings: settings.clone(),
+        history,
+        min_value: net.min_value(),
+        parameters: net.vs.trainable_variables().iter().map(|t| t.numel()).sum(),
+        device: format!("{device:?}"),
+        threads: a.threads,
+        wall_time_s: started.elapsed().as_secs_f64(),
+        validation_skill: skill_of(&val_data),
+        test_skill: test_data.as_ref().map(skill_of),
+    };
+    card.write(&a.out.with_extension("json"), &a.out.with_extension("md"))?;
+    println!(
+        "closure train: {} (card: {}); validation R² sx {:.3} sy {:.3}",
+        a.out.display(),
+        a.out.with_extension("md").display(),
+        card.validation_skill.r2[0],
+        card.validation_skill.r2[1]
+    );
+    if let Some(t) = &card.test_skill {
+        println!(
+            "closure train: test R² sx {:.3} sy {:.3}, correlation {:.3} {:.3}",
+            t.r2[0], t.r2[1], t.correlation[0], t.correlation[1]
+        );
+    }
+    Ok(())
+}
+
+/// `x` to two significant digits (scales that read well in a config).
+fn round2(x: f64) -> f64 {
+    format!("{x:.1e}").parse().unwrap_or(x)
+}
+
+fn init(data: &Path, day: f64, config: &Path, out: &Path) -> Result<()> {
+    let p = params(config)?;
+    let file = CoarseFile::read(data)?;
+    let k = file
+        .times
+        .iter()
+        .position(|t| (t / 86_400.0 - day).abs() < 1e-6)
+        .with_context(|| format!("{}: no sample at day {day}", data.display()))?;
+    if (file.nx, file.ny) != (p.nx, p.ny) {
+        bail!(
+            "{}: grid {} × {} is not that of {}",
+            data.display(),
+            file.nx,
+            file.ny,
+            config.display()
+        );
+    }
+    let take = |t: &tch::Tensor| -> Vec<f64> {
+        Vec::<f64>::try_from(t.get(k as i64).to_kind(tch::Kind::Double).flatten(0, -1))
+            .unwrap_or_default()
+    };
+    let (u, v) = (
+        take(&file.velocity.select(1, 0)),
+        take(&file.velocity.select(1, 1)),
+    );
+    let eta = take(&file.eta);
+    let zeros = vec![0.0; p.cells()];
+    let time_s = file.times[k];
+    let step = (time_s / p.dt).round() as u64;
+    checkpoint::write(out, &p, step, time_s, [&u, &v, &eta, &zeros, &zeros])?;
+    println!(
+        "closure init: day {day} of {} → {} (step {step})",
+        data.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// One run's (or the truth's) u, v, η over the days [a, b), float64 [N, ny, nx].
+fn series_from_snapshots(
+    dir: &Path,
+    p: &Params,
+    days: (f64, f64),
+) -> Result<(closure::score::Series, Vec<f64>)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| dir.display().to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("snapshots") && n.ends_with(".nc"))
+        })
+        .collect();
+    files.sort();
+    let (mut u, mut v, mut eta, mut times) = (vec![], vec![], vec![], vec![]);
+    for f in &files {
+        let mut snaps = Snapshots::open(f, p)?;
+        for k in 0..snaps.times.len() {
+            let day = snaps.times[k] / 86_400.0;
+            if day >= days.0 && day < days.1 && !times.iter().any(|t: &f64| (t - day).abs() < 1e-6)
+            {
+                let r = snaps.record(k)?;
+                u.extend(r.u.data);
+                v.extend(r.v.data);
+                eta.extend(r.eta.data);
+                times.push(day);
+            }
+        }
+    }
+    if times.is_empty() {
+        bail!(
+            "{}: no snapshot between day {} and {}",
+            dir.display(),
+            days.0,
+            days.1
+        );
+    }
+    let shape = [times.len() as i64, p.ny as i64, p.nx as i64];
+    let t = |d: Vec<f64>| tch::Tensor::from_slice(&d).view(shape);
+    Ok((
+        closure::score::Series {
+            u: t(u),
+            v: t(v),
+            eta: t(eta),
+            dx: p.dx(),
+        },
+        times,
+    ))
+}
+
+fn score(a: &ScoreArgs) -> Result<()> {
+    let p = params(&a.config)?;
+    let (d0, d1) = a
+        .days
+        .split_once(':')
+        .and_then(|(x, y)| Some((x.parse::<f64>().ok()?, y.parse::<f64>().ok()?)))
+        .with_context(|| format!("--days {:?}: expected FIRST:END in days", a.days))?;
+    let file = CoarseFile::read(&a.truth)?;
+    let keep: Vec<i64> = (0..file.times.len())
+        .filter(|&k| {
+            let d = file.times[k] / 86_400.0;
+            d >= d0 && d < d1
+        })
+        .map(|k| k as i64)
+        .collect();
+    if keep.is_empty() {
+        bail!(
+            "{}: no truth sample between day {d0} and {d1}",
+            a.truth.display()
+        );
+    }
+    let idx = tch::Tensor::from_slice(&keep);
+    let pick = |t: &tch::Tensor| t.index_select(0, &idx).to_kind(tch::Kind::Double);
+    let truth = closure::score::Series {
+        u: pick(&file.velocity.select(1, 0)),
+        v: pick(&file.velocity.select(1, 1)),
+        eta: pick(&file.eta),
+        dx: p.dx(),
+    };
+    let mut runs = Vec::new();
+    for spec in &a.runs {
+        let (name, dir) = spec
+            .split_once('=')
+            .with_context(|| format!("--run {spec:?}: expected NAME=DIR"))?;
+        let (series, times) = series_from_snapshots(Path::new(dir), &p, (d0, d1))?;
+        if times.len() != keep.len() {
+            eprintln!(
+                "closure score: warning: {name} has {} daily snapshots in the period, the truth {}",
+                times.len(),
+                keep.len()
+            );
+        }
+        runs.push((name.to_string(), series));
+    }
+    let reference = runs[0].0.clone();
+    let scores = closure::score::score_all(&runs, &truth, &reference);
+    std::fs::write(
+        &a.out,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "truth": a.truth.display().to_string(),
+            "days": [d0, d1],
+            "reference": reference,
+            "metrics": closure::score::METRICS,
+            "runs": scores,
+        }))? + "\n",
+    )?;
+    let mut md = format!(
+        "| run | {} | median |\n|---|{}---|\n",
+        closure::score::METRICS.join(" | "),
+        "---|".repeat(closure::score::METRICS.len())
+    );
+    for s in &scores {
+        let cells: Vec<String> = s.scores.iter().map(|x| format!("{x:.2}")).collect();
+        md += &format!(
+            "| {} | {} | {:.2} |\n",
+            s.run,
+            cells.join(" | "),
+            s.median_score
+        );
+    }
+    std::fs::write(a.out.with_extension("md"), &md)?;
+    print!("{md}");
     Ok(())
 }

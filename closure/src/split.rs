@@ -1,5 +1,5 @@
 //! The split of the truth run by time, written once: training, validation and test periods
-//! never overlap, and gaps of five days between them keep the daily samples of one period
+//! never overlap, and gaps of three days between them keep the daily samples of one period
 //! from being near-copies of the next one's (the eddies decorrelate over days to weeks).
 
 use std::ops::Range;
@@ -12,11 +12,11 @@ pub struct Split {
     pub test: Range<f64>,
 }
 
-/// The split of `configs/closure/truth_256.toml` (days 365–913 of the 15 km truth).
+/// The split of `configs/closure/truth_256.toml` (days 150–330 of the 15 km truth).
 pub const TRUTH: Split = Split {
-    train: 365.0..660.0,
-    validation: 665.0..725.0,
-    test: 730.0..914.0,
+    train: 150.0..250.0,
+    validation: 253.0..263.0,
+    test: 266.0..330.0,
 };
 
 /// Which period a sample belongs to.
@@ -28,6 +28,40 @@ pub enum Period {
 }
 
 impl Split {
+    /// `TRAIN,VALIDATION,TEST` periods as `first:end` days, e.g. `150:250,253:263,266:330`.
+    pub fn parse(text: &str) -> Result<Split, String> {
+        let bad = || {
+            format!("--split {text:?}: expected three periods first:end in days, e.g. 150:250,253:263,266:330")
+        };
+        let periods: Vec<std::ops::Range<f64>> = text
+            .split(',')
+            .map(|p| {
+                let (a, b) = p.split_once(':').ok_or_else(bad)?;
+                let (a, b): (f64, f64) = (
+                    a.trim().parse().map_err(|_| bad())?,
+                    b.trim().parse().map_err(|_| bad())?,
+                );
+                if a < b {
+                    Ok(a..b)
+                } else {
+                    Err(bad())
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let [train, validation, test]: [std::ops::Range<f64>; 3] =
+            periods.try_into().map_err(|_| bad())?;
+        if train.end > validation.start || validation.end > test.start {
+            return Err(format!(
+                "--split {text:?}: the periods must be in time order and must not overlap"
+            ));
+        }
+        Ok(Split {
+            train,
+            validation,
+            test,
+        })
+    }
+
     /// The period of a sample at `time_s`, or `None` in a gap or outside the run.
     pub fn period(&self, time_s: f64) -> Option<Period> {
         let day = time_s / 86_400.0;
@@ -64,7 +98,7 @@ mod tests {
             s.indices(&times, Period::Validation),
             s.indices(&times, Period::Test),
         );
-        assert_eq!((tr.len(), va.len(), te.len()), (295, 60, 184));
+        assert_eq!((tr.len(), va.len(), te.len()), (100, 10, 64));
         assert!(tr.last() < va.first() && va.last() < te.first());
     }
 }
