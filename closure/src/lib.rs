@@ -28,6 +28,7 @@
 
 pub mod card;
 pub mod dataset;
+pub mod figures;
 pub mod filter;
 pub mod network;
 pub mod offline;

@@ -86,6 +86,8 @@ enum Command {
     },
     /// Score coarse runs against the coarse-grained truth over a period (Ross et al. metrics).
     Score(ScoreArgs),
+    /// Draw the evaluation's figures (KE series, spectra, maps, offline R² map).
+    Figures(FiguresArgs),
     /// Train the FullyCNN on coarse samples (split by time as closure::split::TRUTH says).
     Train(TrainArgs),
 }
@@ -108,6 +110,24 @@ struct ScoreArgs {
     /// Write the scores (JSON) here, and a Markdown table beside it.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct FiguresArgs {
+    #[arg(long, value_name = "FILE")]
+    truth: PathBuf,
+    #[arg(long, value_name = "A:B")]
+    days: String,
+    #[arg(long = "run", value_name = "NAME=DIR")]
+    runs: Vec<String>,
+    #[arg(long, value_name = "TOML")]
+    config: PathBuf,
+    /// Folder of the PNG files.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The offline R² map written by `train` (NAME.r2.nc beside the weights).
+    #[arg(long, value_name = "FILE")]
+    r2: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -171,6 +191,7 @@ fn main() -> ExitCode {
             out,
         } => init(&data, day, &config, &out),
         Command::Score(args) => score(&args),
+        Command::Figures(args) => figures(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -448,6 +469,10 @@ fn train(a: &TrainArgs) -> Result<()> {
         test_skill: test_data.as_ref().map(skill_of),
     };
     card.write(&a.out.with_extension("json"), &a.out.with_extension("md"))?;
+    let held_out = test_data.as_ref().unwrap_or(&val_data);
+    let mean = closure::offline::predict_mean(&net, held_out, settings.batch);
+    let map = closure::offline::r2_map(&mean, &held_out.y);
+    write_r2_map(&a.out.with_extension("r2.nc"), &map, nx, ny)?;
     println!(
         "closure train: {} (card: {}); validation R² sx {:.3} sy {:.3}",
         a.out.display(),
@@ -559,14 +584,24 @@ fn series_from_snapshots(
     ))
 }
 
-fn score(a: &ScoreArgs) -> Result<()> {
-    let p = params(&a.config)?;
-    let (d0, d1) = a
-        .days
-        .split_once(':')
+/// `FIRST:END` in days.
+fn days(text: &str) -> Result<(f64, f64)> {
+    text.split_once(':')
         .and_then(|(x, y)| Some((x.parse::<f64>().ok()?, y.parse::<f64>().ok()?)))
-        .with_context(|| format!("--days {:?}: expected FIRST:END in days", a.days))?;
-    let file = CoarseFile::read(&a.truth)?;
+        .with_context(|| format!("--days {text:?}: expected FIRST:END in days"))
+}
+
+/// The coarse-grained truth over the days [d0, d1), and each run's `NAME=DIR` series.
+fn truth_and_runs(
+    truth: &Path,
+    runs: &[String],
+    p: &Params,
+    (d0, d1): (f64, f64),
+) -> Result<(
+    closure::score::Series,
+    Vec<(String, closure::score::Series)>,
+)> {
+    let file = CoarseFile::read(truth)?;
     let keep: Vec<i64> = (0..file.times.len())
         .filter(|&k| {
             let d = file.times[k] / 86_400.0;
@@ -577,32 +612,39 @@ fn score(a: &ScoreArgs) -> Result<()> {
     if keep.is_empty() {
         bail!(
             "{}: no truth sample between day {d0} and {d1}",
-            a.truth.display()
+            truth.display()
         );
     }
     let idx = tch::Tensor::from_slice(&keep);
     let pick = |t: &tch::Tensor| t.index_select(0, &idx).to_kind(tch::Kind::Double);
-    let truth = closure::score::Series {
+    let truth_series = closure::score::Series {
         u: pick(&file.velocity.select(1, 0)),
         v: pick(&file.velocity.select(1, 1)),
         eta: pick(&file.eta),
         dx: p.dx(),
     };
-    let mut runs = Vec::new();
-    for spec in &a.runs {
+    let mut out = Vec::new();
+    for spec in runs {
         let (name, dir) = spec
             .split_once('=')
             .with_context(|| format!("--run {spec:?}: expected NAME=DIR"))?;
-        let (series, times) = series_from_snapshots(Path::new(dir), &p, (d0, d1))?;
+        let (series, times) = series_from_snapshots(Path::new(dir), p, (d0, d1))?;
         if times.len() != keep.len() {
             eprintln!(
-                "closure score: warning: {name} has {} daily snapshots in the period, the truth {}",
+                "closure: warning: {name} has {} daily snapshots in the period, the truth {}",
                 times.len(),
                 keep.len()
             );
         }
-        runs.push((name.to_string(), series));
+        out.push((name.to_string(), series));
     }
+    Ok((truth_series, out))
+}
+
+fn score(a: &ScoreArgs) -> Result<()> {
+    let p = params(&a.config)?;
+    let (d0, d1) = days(&a.days)?;
+    let (truth, runs) = truth_and_runs(&a.truth, &a.runs, &p, (d0, d1))?;
     let reference = runs[0].0.clone();
     let scores = closure::score::score_all(&runs, &truth, &reference);
     std::fs::write(
@@ -631,5 +673,155 @@ fn score(a: &ScoreArgs) -> Result<()> {
     }
     std::fs::write(a.out.with_extension("md"), &md)?;
     print!("{md}");
+    Ok(())
+}
+
+fn write_r2_map(path: &Path, map: &tch::Tensor, nx: usize, ny: usize) -> Result<()> {
+    let mut ds = netcdf3::DataSet::new();
+    let add = |ds: &mut netcdf3::DataSet| -> std::result::Result<(), netcdf3::InvalidDataSet> {
+        ds.add_global_attr_string("Conventions", "CF-1.8")?;
+        ds.add_global_attr_string(
+            "title",
+            "offline R² of the learned closure's mean forcing, per point, on held-out days",
+        )?;
+        ds.add_fixed_dim("y", ny)?;
+        ds.add_fixed_dim("x", nx)?;
+        for (name, long) in [
+            ("r2_sx", "R² of sx on east faces"),
+            ("r2_sy", "R² of sy on north faces"),
+        ] {
+            ds.add_var_f64(name, &["y", "x"])?;
+            ds.add_var_attr_string(name, "long_name", long)?;
+            ds.add_var_attr_string(name, "units", "1")?;
+        }
+        Ok(())
+    };
+    add(&mut ds).map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    let mut w = netcdf3::FileWriter::open(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    w.set_def(&ds, netcdf3::Version::Classic, 0)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    for (c, name) in ["r2_sx", "r2_sy"].iter().enumerate() {
+        let v: Vec<f64> = Vec::<f64>::try_from(map.get(c as i64).flatten(0, -1))?;
+        w.write_var_f64(name, &v)
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    }
+    w.close()
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
+    Ok(())
+}
+
+fn figures(a: &FiguresArgs) -> Result<()> {
+    use closure::figures::{lines, map_grid, Map};
+    use tch::Kind;
+    let p = params(&a.config)?;
+    let (d0, d1) = days(&a.days)?;
+    let (truth, runs) = truth_and_runs(&a.truth, &a.runs, &p, (d0, d1))?;
+    std::fs::create_dir_all(&a.out)?;
+    let all: Vec<(String, &closure::score::Series)> =
+        std::iter::once(("truth".to_string(), &truth))
+            .chain(runs.iter().map(|(n, s)| (n.clone(), s)))
+            .collect();
+    let to_vec = |t: tch::Tensor| {
+        Vec::<f64>::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap_or_default()
+    };
+    // Basin-mean KE per day.
+    let ke: Vec<(String, Vec<(f64, f64)>)> = all
+        .iter()
+        .map(|(n, s)| {
+            let series = to_vec(s.ke().mean_dim(&[1i64, 2][..], false, Kind::Double));
+            (
+                n.clone(),
+                series
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &e)| (d0 + k as f64, e))
+                    .collect(),
+            )
+        })
+        .collect();
+    lines(
+        &a.out.join("closure_ke.png"),
+        "basin-mean kinetic energy of the 60 km runs and the truth",
+        ("model day", "KE (m² s⁻²)"),
+        &ke,
+        false,
+    )?;
+    let spectra: Vec<(String, Vec<(f64, f64)>)> = all
+        .iter()
+        .map(|(n, s)| {
+            let (k, e) = s.spectrum();
+            (n.clone(), k.iter().map(|k| k * 1e3).zip(e).collect())
+        })
+        .collect();
+    lines(
+        &a.out.join("closure_spectra.png"),
+        "time-mean isotropic KE spectrum",
+        ("k (rad km⁻¹)", "E(k) (m³ s⁻²)"),
+        &spectra,
+        true,
+    )?;
+    let mean_ke: Vec<Vec<f64>> = all
+        .iter()
+        .map(|(_, s)| to_vec(s.ke().mean_dim(0, false, Kind::Double)))
+        .collect();
+    let std_eta: Vec<Vec<f64>> = all
+        .iter()
+        .map(|(_, s)| to_vec(s.eta.std_dim(0, false, false)))
+        .collect();
+    let hi = |v: &[Vec<f64>]| v[0].iter().copied().fold(0.0, f64::max);
+    fn row<'a>(v: &'a [Vec<f64>], names: &[String], what: &str, p: &Params) -> Vec<Map<'a>> {
+        v.iter()
+            .zip(names)
+            .map(|(values, n)| Map {
+                title: format!("{what}: {n}"),
+                nx: p.nx,
+                ny: p.ny,
+                values,
+            })
+            .collect()
+    }
+    let names: Vec<String> = all.iter().map(|(n, _)| n.clone()).collect();
+    map_grid(
+        &a.out.join("closure_maps.png"),
+        "time-mean KE (top) and η std (bottom)",
+        &[
+            (row(&mean_ke, &names, "KE", &p), 0.0, hi(&mean_ke), false),
+            (row(&std_eta, &names, "η std", &p), 0.0, hi(&std_eta), false),
+        ],
+    )?;
+    if let Some(r2) = &a.r2 {
+        let mut r = netcdf3::FileReader::open(r2)
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", r2.display()))?;
+        let sx = r
+            .read_var_f64("r2_sx")
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", r2.display()))?;
+        let sy = r
+            .read_var_f64("r2_sy")
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", r2.display()))?;
+        let maps = vec![
+            Map {
+                title: "R² of sx".into(),
+                nx: p.nx,
+                ny: p.ny,
+                values: &sx,
+            },
+            Map {
+                title: "R² of sy".into(),
+                nx: p.nx,
+                ny: p.ny,
+                values: &sy,
+            },
+        ];
+        map_grid(
+            &a.out.join("closure_r2.png"),
+            "offline R² of the mean forcing (−1 blue, 0 white, 1 red)",
+            &[(maps, -1.0, 1.0, true)],
+        )?;
+    }
+    println!(
+        "closure figures: {}/closure_{{ke,spectra,maps,r2}}.png",
+        a.out.display()
+    );
     Ok(())
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Online evaluation of the closures against the 15 km truth (`make evaluate`; minutes once
+# `make truth` and `make train` are done). From the coarse-grained truth of the first test
+# day, the 60 km model runs to the end of the test period
+#   none                 no closure (standalone)
+#   learned              the shipped FullyCNN (configs/double_gyre_64.toml), mean
+#   learned_stochastic   the same, stochastic (μ + ε/p, seeded)
+#   backscatter          the analytic backscatter (configs/double_gyre_64_backscatter.toml)
+#   gz21                 GZ21's published weights, when ../shared/gz21 is there
+# and `closure score` scores each against the truth (docs/science/online_scores.{json,md});
+# `closure figures` draws docs/images/closure_*.png.
+# Usage: scripts/closure_evaluate.sh [FIRST_DAY END_DAY]   (default: the test period 266 330)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+first=${1:-266}
+end=${2:-330}
+# shellcheck disable=SC1091
+[ -f .venv/eddylink.env ] && . .venv/eddylink.env
+mpiexec=${EDDYLINK_MPIEXEC:-mpiexec}
+bin=target/release
+out=out/closure/eval
+truth=out/closure/coarse_b.nc
+coarse=configs/closure/spinup_64.toml
+gz21=${EDDYLINK_GZ21_DIR:-$root/../shared/gz21}/trained_model.pth
+mkdir -p "$out" docs/science docs/images
+say() { echo "closure_evaluate: $*"; }
+[ -f "$truth" ] || { echo "closure_evaluate: $truth missing: run 'make truth' first" >&2; exit 2; }
+
+# A copy of experiment BASE as OUT with `key = value` lines replaced (each key must exist).
+variant() {
+  local base=$1 dest=$2; shift 2
+  cp "$base" "$dest"
+  local kv key value
+  for kv in "$@"; do
+    key=${kv%%=*}; value=${kv#*=}
+    grep -qE "^$key = " "$dest" || { echo "closure_evaluate: $base has no '$key =' line" >&2; exit 2; }
+    sed -i -E "s|^$key = [^#]*|$key = $value   |" "$dest"
+  done
+}
+
+"$bin/closure" init --data "$truth" --day "$first" --config "$coarse" --out "$out/start.nc"
+common=("duration=\"${end}d\"" 'snapshot_interval="1d"' 'diagnostics_interval="1d"' 'checkpoint_interval="3650d"' 'progress_interval_s=600.0')
+# Relative paths in a config are taken from its folder: the variants sit beside their base.
+variant "$coarse" configs/closure/.eval_none.toml "${common[@]}"
+variant configs/double_gyre_64.toml configs/.eval_learned.toml "${common[@]}"
+variant configs/double_gyre_64.toml configs/.eval_learned_stochastic.toml "${common[@]}" 'output="stochastic"'
+variant configs/double_gyre_64_backscatter.toml configs/.eval_backscatter.toml "${common[@]}"
+runs=(none=configs/closure/.eval_none.toml learned=configs/.eval_learned.toml
+      learned_stochastic=configs/.eval_learned_stochastic.toml backscatter=configs/.eval_backscatter.toml)
+if [ -f "$gz21" ]; then
+  variant configs/double_gyre_64.toml configs/.eval_gz21.toml "${common[@]}" \
+    "weights=\"$gz21\"" 'input_scale=10.0' 'output_scale=1e-7'
+  runs+=(gz21=configs/.eval_gz21.toml)
+else
+  say "no GZ21 weights at $gz21: the gz21 run is skipped"
+fi
+scored=()
+for spec in "${runs[@]}"; do
+  name=${spec%%=*}; cfg=${spec#*=}
+  dir=$out/$name
+  rm -rf "$dir"
+  say "running $name ($cfg) from day $first to day $end"
+  start=$(date +%s)
+  if [ "$name" = none ]; then
+    "$bin/ocean-model" --config "$cfg" --output-dir "$dir" --restart "$out/start.nc" > "$out/$name.log" 2>&1
+  else
+    "$mpiexec" -n 1 "$bin/ocean-model" --config "$cfg" --output-dir "$dir" --restart "$out/start.nc" \
+      : -n 1 "$bin/ml-server" --config "$cfg" > "$out/$name.log" 2>&1 || { say "$name failed: see $out/$name.log"; tail -5 "$out/$name.log"; }
+  fi
+  say "$name took $(( $(date +%s) - start )) s"
+  [ -d "$dir" ] && scored+=(--run "$name=$dir")
+done
+rm -f configs/closure/.eval_*.toml configs/.eval_*.toml
+"$bin/closure" score --truth "$truth" --days "$first:$end" --config "$coarse" \
+  --out docs/science/online_scores.json "${scored[@]}"
+"$bin/closure" figures --truth "$truth" --days "$first:$end" --config "$coarse" \
+  --out docs/images --r2 weights/double_gyre_64_fullycnn.r2.nc "${scored[@]}"
