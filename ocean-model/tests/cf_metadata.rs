@@ -63,7 +63,9 @@ fn cf_problems(path: &Path) -> Vec<String> {
         }
         if let Some(standard) = attr("standard_name") {
             match CF_TABLE.iter().find(|(n, _)| *n == standard) {
-                None => bad.push(format!("{name}: {standard} is not a CF standard name")),
+                None => bad.push(format!(
+                    "{name}: {standard} is not in CF_TABLE (CF table v84)"
+                )),
                 Some((_, canonical)) => {
                     let base = units.split(" since ").next().unwrap_or("");
                     let same = base == *canonical || (*canonical == "s" && base == "seconds");

@@ -92,6 +92,13 @@ fn a_restart_from_an_earlier_checkpoint_rewrites_the_records_after_it() {
     assert_restart_continues("continuity_earlier", 360, 240);
 }
 
+/// A checkpoint between output times (the end of a `--steps` run, or a stop signal's):
+/// the restart writes at the times counted from t = 0, not from the restart.
+#[test]
+fn a_restart_between_output_times_keeps_their_schedule() {
+    assert_restart_continues("continuity_off_schedule", 255, 255);
+}
+
 #[test]
 fn a_restart_that_cannot_continue_the_files_says_why_and_changes_nothing() {
     let dir = test_dir("continuity_refused");
