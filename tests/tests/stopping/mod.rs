@@ -92,6 +92,13 @@ pub fn command(cfg: &str, coupled: bool, ocean_args: &[&str]) -> Command {
 pub fn run(dir: &Path, cmd: Command) -> Outcome {
     let out = run_with_limit(cmd, dir, LIMIT);
     assert!(!out.timed_out(), "the job hung:\n{}", out.output());
+    // The figures of docs/reliability.md (--nocapture).
+    eprintln!(
+        "{}: exit {:?} after {:.1} s",
+        dir.display(),
+        out.code,
+        out.elapsed.as_secs_f64()
+    );
     out
 }
 
