@@ -69,9 +69,11 @@ impl Simulation {
             );
         }
         let path = checkpoint::path_for(&self.plan.run_dir, self.step);
-        self.write_checkpoint(path.clone())?;
-        // No rank may go on (and end the job) before rank 0 has written the file.
+        let written = self.write_checkpoint(path.clone());
+        // No rank may go on (and end the job) before rank 0 has written the file; every
+        // rank waits here, also when rank 0 failed to write it.
         self.domain.comm.barrier();
+        written?;
         let stopped = Stopped {
             signal,
             step: self.step,
