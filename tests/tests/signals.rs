@@ -35,7 +35,8 @@ fn reference(coupled: bool) -> &'static Path {
 }
 
 /// Starts the 4-day run, sends `signal` once the ocean is past the first daily checkpoint
-/// (step 300, so that the stop's checkpoint is not a periodic one), to mpiexec alone or
+/// (step 300; the 14th diagnostics record is step 325, so that the stop's checkpoint is
+/// not a periodic one), to mpiexec alone or
 /// to every process, and checks the stop: exit status, the one line naming the signal
 /// and checkpoint, how fast, and that the checkpoint is at an allowed step. Returns the
 /// scratch folder, the experiment file and the checkpoint's step.
@@ -47,7 +48,7 @@ fn stop_with(
 ) -> (std::path::PathBuf, String, u64) {
     let (dir, cfg) = experiment(test, "4d", coupled);
     let mut job = Job::spawn(&dir, command(&cfg, coupled, &[]));
-    job.wait_for_records(&run_dir(&dir).join("diagnostics.nc"), 13);
+    job.wait_for_records(&run_dir(&dir).join("diagnostics.nc"), 14);
     let sent = Instant::now();
     if to_mpiexec_only {
         job.signal_mpiexec(signal);
@@ -76,7 +77,7 @@ fn stop_with(
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .expect("the step in the line");
-    assert!(step > 300 && step < STEPS, "{step}");
+    assert!(step >= 325 && step < STEPS, "{step}");
     if coupled {
         assert_eq!(
             step % COUPLING_STEPS,
