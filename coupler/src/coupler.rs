@@ -17,6 +17,7 @@ use crate::error::CouplerError;
 use crate::handshake;
 use crate::link::{Clock, Layout, Receiver, Sender};
 use crate::routes::{compute_routes, Region};
+use crate::signals;
 use crate::timeops::Element;
 use crate::timing::{resident_mb, FieldTiming, Memory, TimingReport};
 use crate::transport;
@@ -808,6 +809,15 @@ impl Coupler {
                 Err(self.timeout(&what, waited))
             }
             Err(transport::Stop::Interrupted(_)) => {
+                let notice = self.notice.as_ref().map(Notice::text).unwrap_or_default();
+                if let Some((signal, reason)) = signals::parse_stop_notice(&notice) {
+                    return Err(CouplerError::PeerStopped {
+                        component: self.component.clone(),
+                        what,
+                        signal,
+                        reason,
+                    });
+                }
                 self.peer_failed = true;
                 Err(CouplerError::PeerFailed {
                     component: self.component.clone(),
@@ -896,6 +906,40 @@ impl Coupler {
         }
         self.state = State::Finalized;
         Ok(report)
+    }
+
+    /// Ends the coupled run early and cleanly on `signal`, once this component has saved
+    /// its state at a time every component can restart from (a coupling time): rank 0
+    /// tells every rank of the other components, whose waiting `get` then returns
+    /// [`CouplerError::PeerStopped`] with `reason`. Collective over the component's
+    /// ranks; call [`Coupler::finalize`] after it, as the other components do.
+    pub fn stop(&mut self, signal: signals::Signal, reason: &str) -> Result<(), CouplerError> {
+        self.require(
+            State::Running,
+            "stop",
+            "stop() comes between enddef() and finalize()",
+        )?;
+        if self.local.rank() != 0 {
+            return Ok(());
+        }
+        let who = format!("component '{}' stopped", self.component);
+        let mut text = signals::stop_notice(signal, &format!("{who}: {reason}")).into_bytes();
+        text.truncate(NOTICE_BYTES - 1);
+        let mut sends: Vec<transport::Request> = self
+            .components
+            .iter()
+            .filter(|c| c.name != self.component)
+            .flat_map(|c| c.world_ranks.iter().copied())
+            // SAFETY: `text` lives until the sends have completed (waited for below) or
+            // the job is aborted at the timeout.
+            .map(|r| unsafe { transport::isend(&text, r, NOTICE_TAG, &self.control) })
+            .collect();
+        let started = Instant::now();
+        if transport::wait_all(&mut sends, self.deadline()).is_err() {
+            std::mem::forget(text);
+            return Err(self.timeout("the stop notice to be received", started.elapsed()));
+        }
+        Ok(())
     }
 
     /// Lets MPI move this rank's sends in flight: a large message moves only while its

@@ -56,6 +56,16 @@ pub enum CouplerError {
         notice: String,
     },
 
+    /// A rank of another component stopped the run early and cleanly (on a signal, after
+    /// saving its state) while this one waited: finalize and end too.
+    #[error("component '{component}' stopped waiting for {what}: {reason}")]
+    PeerStopped {
+        component: String,
+        what: String,
+        signal: crate::signals::Signal,
+        reason: String,
+    },
+
     /// get() asked for a time out of step with the data already posted.
     #[error("field '{field}' on '{component}': {message}")]
     Sequence {

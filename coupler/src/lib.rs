@@ -41,6 +41,7 @@ mod handshake;
 mod link;
 pub mod routes;
 pub mod rundir;
+pub mod signals;
 pub mod timeops;
 pub mod timing;
 mod transport;

@@ -4,6 +4,10 @@
 //! device, the exchanged fields, levels and halos — is checked between `Coupler::init` and
 //! `enddef`; a failure goes through `Coupler::abandon`, so the ocean stops at once with the
 //! ML side's reason.
+//!
+//! SIGTERM, SIGINT and SIGUSR1 do not kill the server: the ocean, which receives them too,
+//! saves a checkpoint at a coupling time and tells the server, which then finalizes and
+//! exits with 128 + the signal number (see [`coupler::signals`]).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +15,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use coupler::config::{CouplingConfig, Exchange};
 use coupler::fault::{Faults, Point};
-use coupler::{Coupler, ExperimentFile, FieldDef, GridPoint, Region};
+use coupler::signals::{self, Signal};
+use coupler::{Coupler, CouplerError, ExperimentFile, FieldDef, GridPoint, Region};
 use ml_server::config::MlConfig;
 use ml_server::device;
 use ml_server::engine::{check_halo, BatchShape, Engine};
@@ -30,12 +35,17 @@ struct Plan {
 /// Serves the experiment in `file` as component "ml". Errors are printed before
 /// MPI is finalised (a peer may abort the job while this rank finalises).
 pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
+    // Before MPI starts: a stop signal must not kill the server before the ocean has saved.
+    if let Err(e) = signals::install() {
+        eprintln!("ml-server: warning: cannot handle stop signals ({e}): they will kill it");
+    }
     let Some(universe) = mpi::initialize() else {
         eprintln!("ml-server: MPI was already initialised");
         return ExitCode::FAILURE;
     };
     match serve_with(&universe, file, weights) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(signal)) => ExitCode::from(signal.exit_code()),
         Err(e) => {
             eprintln!("ml-server: {e:#}");
             ExitCode::FAILURE
@@ -43,11 +53,12 @@ pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
     }
 }
 
+/// Serves the run; returns the signal the run stopped on, if it stopped early.
 fn serve_with(
     universe: &mpi::environment::Universe,
     file: &Path,
     weights: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Signal>> {
     let world = universe.world();
     let exp = ExperimentFile::load(file)?;
     let coupling = exp
@@ -86,18 +97,25 @@ fn serve_with(
     match serve_enddefined(
         &mut cpl, &ml, device, model, &plan, region, &coupling, &faults,
     ) {
-        Ok(calls) => {
+        Ok(Served { calls, stopped }) => {
             let report = cpl.finalize(Some(&run.run_dir()))?;
             if cpl.local_comm().rank() == 0 {
                 tracing::info!("ml: {calls} inference calls\n{}", report.table());
             }
-            Ok(())
+            Ok(stopped)
         }
         Err(e) => cpl.fail(&format!("{e:#}")),
     }
 }
 
-/// Serves every coupling time after enddef; returns the number of inference calls.
+/// How serving ended.
+struct Served {
+    calls: usize,
+    /// The signal the run stopped on early: the one this server received, else the ocean's.
+    stopped: Option<Signal>,
+}
+
+/// Serves every coupling time after enddef, or until the ocean stops early on a signal.
 #[allow(clippy::too_many_arguments)]
 fn serve_enddefined(
     cpl: &mut Coupler,
@@ -108,7 +126,7 @@ fn serve_enddefined(
     region: Region,
     coupling: &CouplingConfig,
     faults: &Faults,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Served> {
     let (rank, size) = (
         cpl.local_comm().rank() as usize,
         cpl.local_comm().size() as usize,
@@ -139,9 +157,26 @@ fn serve_enddefined(
     let plane = shape.height() * shape.width();
     let out_plane = shape.ny * shape.nx;
     let mut calls = 0usize;
+    let mut told = false;
     for t in cpl.coupling_times("u")? {
+        if let (Some(signal), false, 0) = (signals::requested(), told, rank) {
+            tracing::warn!(
+                "ml: {signal} received: serving on until the ocean has saved its checkpoint and stops"
+            );
+            told = true;
+        }
         let input = engine.input_mut()?;
-        let got_u = cpl.get_strided("u", t, input, 2 * plane)?;
+        // The ocean stops before its put at a coupling time: its notice comes here.
+        let got_u = match cpl.get_strided("u", t, input, 2 * plane) {
+            Err(CouplerError::PeerStopped { signal, reason, .. }) => {
+                if rank == 0 {
+                    tracing::warn!("ml: {reason}; ml-server ends too");
+                }
+                let stopped = Some(signals::requested().unwrap_or(signal));
+                return Ok(Served { calls, stopped });
+            }
+            got => got?,
+        };
         let got_v = cpl.get_strided("v", t, &mut input[plane..], 2 * plane)?;
         if !(got_u && got_v) {
             continue;
@@ -161,7 +196,10 @@ fn serve_enddefined(
         cpl.put_strided("sx", t, forcing, 2 * out_plane)?;
         cpl.put_strided("sy", t, &forcing[out_plane..], 2 * out_plane)?;
     }
-    Ok(calls)
+    Ok(Served {
+        calls,
+        stopped: None,
+    })
 }
 
 /// What start-up produces before enddef().

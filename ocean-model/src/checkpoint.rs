@@ -1,5 +1,6 @@
 //! Checkpoints: the global u, v, eta and the last received forcing (sx, sy) in f64,
-//! plus step, time and dt, in a NetCDF-3 file written by rank 0. A restart reads the
+//! plus step, time and dt, in a NetCDF-3 file written by rank 0. The model time is also
+//! a CF scalar time coordinate (`time`, named by each variable's `coordinates`). A restart reads the
 //! file on every rank and takes its own box, so it may use another decomposition.
 //! Restarting reproduces an uninterrupted run bit for bit: the state, the forcing
 //! and the step counter are all RK4 carries from one step to the next.
@@ -12,7 +13,9 @@ use netcdf3::{DataSet, FileReader, FileWriter, Version};
 
 use crate::error::{OceanError, Result};
 use crate::grid::RankBox;
-use crate::output::{add_globals, add_grid, add_var, grid_coordinates, nc_err};
+use crate::output::{
+    add_globals, add_grid, add_time_coordinate, add_var, grid_coordinates, nc_err,
+};
 use crate::params::Params;
 
 /// Names, dims and units of the checkpointed arrays.
@@ -69,9 +72,11 @@ pub fn write(path: &Path, p: &Params, step: u64, time_s: f64, arrays: [&[f64]; 5
         ds.add_global_attr_f64("step", vec![step as f64])?;
         ds.add_global_attr_f64("time_s", vec![time_s])?;
         ds.add_global_attr_f64("dt", vec![p.dt])?;
+        add_time_coordinate(&mut ds, &[])?;
         add_grid(&mut ds, p)?;
         for (name, dims, long, units) in VARS {
             add_var(&mut ds, name, &dims, long, units)?;
+            ds.add_var_attr_string(name, "coordinates", "time")?;
         }
         Ok(ds)
     };
@@ -84,6 +89,8 @@ pub fn write(path: &Path, p: &Params, step: u64, time_s: f64, arrays: [&[f64]; 5
     let mut w = FileWriter::open_seek_write(&name, Box::new(BufWriter::new(file)))
         .map_err(|e| nc_err(path, e))?;
     w.set_def(&ds, Version::Classic, 0)
+        .map_err(|e| nc_err(path, e))?;
+    w.write_var_f64("time", &[time_s])
         .map_err(|e| nc_err(path, e))?;
     for (name, values) in grid_coordinates(p) {
         w.write_var_f64(name, &values)
@@ -101,7 +108,10 @@ pub fn read(path: &Path, p: &Params) -> Result<Checkpoint> {
         path: path.to_path_buf(),
         message,
     };
-    let mut r = FileReader::open(path).map_err(|e| restart_err(format!("cannot open: {e:?}")))?;
+    // Opened by hand first: netcdf3 reports only the kind of an I/O error, not the error.
+    File::open(path).map_err(|e| restart_err(format!("cannot open it: {e}")))?;
+    let mut r = FileReader::open(path)
+        .map_err(|e| restart_err(format!("not a readable NetCDF-3 checkpoint: {e:?}")))?;
     let ds = r.data_set();
     let attr = |name: &str| {
         ds.get_global_attr_f64(name)

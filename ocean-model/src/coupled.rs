@@ -259,6 +259,21 @@ impl OceanCoupling {
         self.cpl.start_time()
     }
 
+    /// Whether the coupled run can stop and restart at model time `t`: a coupling time of
+    /// every periodic exchange.
+    pub fn is_restart_time(&self, t: f64) -> bool {
+        self.cpl.config().exchanges.iter().all(|e| match e.period {
+            Period::Every(p) => coupler::config::is_multiple(t, p),
+            Period::Static => true,
+        })
+    }
+
+    /// Tell the other components that the ocean stopped on `signal` (after its checkpoint);
+    /// finalize next.
+    pub fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()> {
+        self.cpl.stop(signal, reason).map_err(cerr)
+    }
+
     /// End the job after an error of this rank's (telling the ML side why).
     pub fn fail(&mut self, reason: &str) -> ! {
         self.cpl.fail(reason)

@@ -21,7 +21,7 @@ use mpi::traits::*;
 
 use ocean_model::config::OceanConfig;
 use ocean_model::coupled::{OceanCoupling, COMPONENT};
-use ocean_model::simulation::Simulation;
+use ocean_model::simulation::{Simulation, Stopped};
 
 #[derive(Parser)]
 #[command(
@@ -86,6 +86,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
+    // Before MPI starts: from here on SIGTERM, SIGINT and SIGUSR1 ask for a checkpoint
+    // and a clean stop instead of killing the rank.
+    if let Err(e) = coupler::signals::install() {
+        eprintln!("warning: cannot handle stop signals ({e}): they will kill the run");
+    }
     let Some(universe) = mpi::initialize() else {
         eprintln!("error: MPI was already initialised");
         return ExitCode::FAILURE;
@@ -100,6 +105,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Stopped>() => {
+            if world.rank() == 0 {
+                eprintln!("ocean-model: {e}");
+            }
+            e.downcast_ref::<Stopped>()
+                .map_or(ExitCode::FAILURE, |s| ExitCode::from(s.signal.exit_code()))
+        }
         Err(e) => {
             let same_on_every_rank = e.is::<ConfigProblem>()
                 || matches!(
@@ -176,6 +188,9 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             log_start(&sim, "standalone");
             let done = sim.run(None)?;
             write_summary(&sim, &done, started, None);
+            if let Some(stopped) = done.stopped {
+                return Err(stopped.into());
+            }
         }
         Some(cfg) => {
             let mut cpl = match (Coupler::init(world, COMPONENT, &cfg), &setup) {
@@ -244,6 +259,9 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
                 tracing::info!("coupling timings:\n{}", report.table());
             }
             write_summary(&sim, &done, started, Some(&report));
+            if let Some(stopped) = done.stopped {
+                return Err(stopped.into());
+            }
         }
     }
     Ok(())
@@ -298,7 +316,7 @@ fn write_summary(
     let sypd = simulated / (365.0 * 86_400.0) / (wall / 86_400.0);
     let coupling_s = coupling.map(|r| r.fields.iter().map(|f| f.seconds).sum::<f64>());
     let summary = serde_json::json!({
-        "status": "completed",
+        "status": done.stopped.as_ref().map_or("completed".to_string(), |s| format!("stopped by {}", s.signal)),
         "mode": if coupling.is_some() { "coupled" } else { "standalone" },
         "grid": [sim.params.nx, sim.params.ny],
         "ocean_ranks": sim.domain.decomp.size(),

@@ -6,18 +6,22 @@
 //!   the global attribute `f0` is the Coriolis parameter at mid-basin (s-1);
 //! * `diagnostics.nc`: kinetic and potential energy, volume, max CFL per record.
 //!
-//! Time is "seconds since 0001-01-01 00:00:00" in the `noleap` calendar. NetCDF-3
-//! files fix their record count when created, so the count comes from the output
-//! plan; records a stopped run never reached hold the NetCDF fill value.
+//! Time is "seconds since 0001-01-01 00:00:00" in the `noleap` calendar. Variables
+//! with a CF standard name carry it ([`STANDARD_NAMES`]). The header's record count is
+//! updated after every record ([`RecordWriter`]), as the netCDF library does, so a run
+//! stopped at any point leaves files that open up to their last record; a restart
+//! continues them ([`RecordWriter::resume`]).
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+mod records;
 
-use netcdf3::{DataSet, FileWriter, Version};
+use std::path::Path;
 
-use crate::error::{OceanError, Result};
+use netcdf3::DataSet;
+
+use crate::error::OceanError;
 use crate::params::Params;
+
+pub use records::{header_records, RecordWriter};
 
 /// Units of every time coordinate.
 pub const TIME_UNITS: &str = "seconds since 0001-01-01 00:00:00";
@@ -29,7 +33,24 @@ pub(crate) fn nc_err(path: &Path, e: impl std::fmt::Debug) -> OceanError {
     }
 }
 
-/// Add a variable with `long_name` and `units`.
+/// CF standard names (CF standard name table v84) of the variables that have one, in
+/// every file. `u` and `v` are the layer's velocity components along the basin's x and y
+/// axes; η = 0 is the surface of the ocean at rest, which is the geoid by the CF
+/// definition, hence `sea_surface_height_above_geoid`. Vorticity, the energies, the CFL
+/// number and the received forcing have no CF name and carry a `long_name` only.
+pub const STANDARD_NAMES: [(&str, &str); 9] = [
+    ("time", "time"),
+    ("x", "projection_x_coordinate"),
+    ("x_u", "projection_x_coordinate"),
+    ("y", "projection_y_coordinate"),
+    ("y_v", "projection_y_coordinate"),
+    ("u", "sea_water_x_velocity"),
+    ("v", "sea_water_y_velocity"),
+    ("eta", "sea_surface_height_above_geoid"),
+    ("volume", "sea_water_volume"),
+];
+
+/// Add a variable with `long_name`, `units` and its CF `standard_name` if it has one.
 pub(crate) fn add_var(
     ds: &mut DataSet,
     name: &str,
@@ -38,6 +59,9 @@ pub(crate) fn add_var(
     units: &str,
 ) -> std::result::Result<(), netcdf3::InvalidDataSet> {
     ds.add_var_f64(name, dims)?;
+    if let Some((_, standard)) = STANDARD_NAMES.iter().find(|(n, _)| *n == name) {
+        ds.add_var_attr_string(name, "standard_name", standard)?;
+    }
     ds.add_var_attr_string(name, "long_name", long_name)?;
     ds.add_var_attr_string(name, "units", units)
 }
@@ -74,9 +98,18 @@ pub fn grid_coordinates(p: &Params) -> [(&'static str, Vec<f64>); 4] {
     ]
 }
 
+/// The record dimension `time` with room for `records` records, and its coordinate.
 fn add_time(ds: &mut DataSet, records: usize) -> std::result::Result<(), netcdf3::InvalidDataSet> {
     ds.set_unlimited_dim("time", records)?;
-    add_var(ds, "time", &["time"], "model time", TIME_UNITS)?;
+    add_time_coordinate(ds, &["time"])
+}
+
+/// The time coordinate variable over `dims` (`[]`: a scalar coordinate, as in checkpoints).
+pub(crate) fn add_time_coordinate(
+    ds: &mut DataSet,
+    dims: &[&str],
+) -> std::result::Result<(), netcdf3::InvalidDataSet> {
+    add_var(ds, "time", dims, "model time", TIME_UNITS)?;
     ds.add_var_attr_string("time", "calendar", "noleap")?;
     ds.add_var_attr_string("time", "axis", "T")
 }
@@ -133,7 +166,7 @@ pub const FORCING_VARS: [(&str, [&str; 3], &str, &str); 2] = [
     ),
 ];
 
-/// The data set of the snapshot file with `records` time records; a `coupled` run's
+/// The data set of the snapshot file with room for `records` time records; a `coupled` run's
 /// file also holds the received forcing ([`FORCING_VARS`]).
 pub fn snapshot_dataset(
     p: &Params,
@@ -164,7 +197,7 @@ pub const DIAGNOSTIC_VARS: [(&str, &str, &str); 4] = [
     ("max_cfl", "maximum CFL number", "1"),
 ];
 
-/// The data set of the diagnostics file with `records` time records.
+/// The data set of the diagnostics file with room for `records` time records.
 pub fn diagnostics_dataset(
     records: usize,
 ) -> std::result::Result<DataSet, netcdf3::InvalidDataSet> {
@@ -175,67 +208,4 @@ pub fn diagnostics_dataset(
         add_var(&mut ds, name, &["time"], long, units)?;
     }
     Ok(ds)
-}
-
-/// A record-by-record writer of a data set made by this module.
-pub struct RecordWriter<'a> {
-    path: PathBuf,
-    writer: FileWriter<'a>,
-    next: usize,
-    records: usize,
-}
-
-impl<'a> RecordWriter<'a> {
-    /// Create `path` (overwriting it) for `ds`; writes `fixed` (coordinate variables) at once.
-    pub fn create(path: PathBuf, ds: &'a DataSet, fixed: &[(&str, Vec<f64>)]) -> Result<Self> {
-        let file = File::create(&path).map_err(|source| OceanError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let name = path.display().to_string();
-        let mut writer = FileWriter::open_seek_write(&name, Box::new(BufWriter::new(file)))
-            .map_err(|e| nc_err(&path, e))?;
-        writer
-            .set_def(ds, Version::Classic, 0)
-            .map_err(|e| nc_err(&path, e))?;
-        for (name, values) in fixed {
-            writer
-                .write_var_f64(name, values)
-                .map_err(|e| nc_err(&path, e))?;
-        }
-        let records = ds.num_records().unwrap_or(0);
-        Ok(RecordWriter {
-            path,
-            writer,
-            next: 0,
-            records,
-        })
-    }
-
-    /// Whether every record has been written.
-    pub fn is_full(&self) -> bool {
-        self.next >= self.records
-    }
-
-    /// Write the next record: time (s) and one slice per variable, in the given order.
-    pub fn write(&mut self, time_s: f64, vars: &[(&str, &[f64])]) -> Result<()> {
-        let k = self.next;
-        let path = &self.path;
-        self.writer
-            .write_record_f64("time", k, &[time_s])
-            .map_err(|e| nc_err(path, e))?;
-        for (name, data) in vars {
-            self.writer
-                .write_record_f64(name, k, data)
-                .map_err(|e| nc_err(path, e))?;
-        }
-        self.next += 1;
-        Ok(())
-    }
-
-    /// Fill the records never written and close the file.
-    pub fn close(self) -> Result<()> {
-        let path = self.path;
-        self.writer.close().map_err(|e| nc_err(&path, e))
-    }
 }

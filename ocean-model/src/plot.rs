@@ -10,9 +10,10 @@
 //!   of the received momentum forcing sx and sy (m s-2) over the snapshot records after
 //!   the first, which is written before any exchange.
 //!
-//! Maps use a diverging colour map with symmetric limits ([`symmetric_limit`]). Records
-//! a stopped run never reached hold the NetCDF fill value and are skipped, as is any fill
-//! value inside a record. Text needs a TrueType font read at run time (see [`font`]);
+//! Maps use a diverging colour map with symmetric limits ([`symmetric_limit`]). A stopped
+//! run's files hold the records it wrote (their headers count them as they are written);
+//! records holding the NetCDF fill value (files of older versions, which reserved every
+//! planned record) are skipped, as is any fill value inside a record. Text needs a TrueType font read at run time (see [`font`]);
 //! without one the figures are drawn without text.
 //!
 //! ```no_run

@@ -168,11 +168,15 @@ fn map_panel(area: &Area, text: bool, extent: (f64, f64), f: &Field, title: &str
     Ok(())
 }
 
-/// A colour-bar label with as many decimals as a range of ±`limit` needs.
+/// A colour-bar label with as many decimals as a range of ±`limit` needs. A tick that
+/// is zero but for rounding in the axis arithmetic (−2.1e-25 on a ±2e-7 bar) is 0.
 fn tick_label(v: f64, limit: f64) -> String {
+    let v = if v.abs() <= 1e-9 * limit { 0.0 } else { v };
     if (1e-2..1e4).contains(&limit) {
         let decimals = (1.0 - limit.log10().floor()).clamp(0.0, 4.0) as usize;
         format!("{v:.decimals$}")
+    } else if v == 0.0 {
+        "0".to_string()
     } else {
         format!("{v:.1e}")
     }
@@ -263,5 +267,9 @@ mod tests {
         assert_eq!(tick_label(-0.015, 0.0195), "-0.015");
         assert_eq!(tick_label(20.0, 25.0), "20");
         assert_eq!(tick_label(-1.0e-7, 2e-7), "-1.0e-7");
+        // Regression: the middle tick of ml_forcing.png's colour bar printed -2.1e-25.
+        assert_eq!(tick_label(-2.1e-25, 2e-7), "0");
+        assert_eq!(tick_label(-1e-18, 0.5), "0.00");
+        assert_eq!(tick_label(3e-17, 25.0), "0");
     }
 }
