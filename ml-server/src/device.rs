@@ -82,17 +82,34 @@ mod tests {
     }
 
     #[test]
-    fn auto_falls_back_to_cpu_without_gpu() {
-        let d = select(DeviceRequest::Auto, 0).unwrap();
+    fn auto_takes_the_rank_local_gpu_where_one_is_usable_and_the_cpu_otherwise() {
+        let auto = |rank| select(DeviceRequest::Auto, rank).unwrap();
         if !cuda_usable() {
-            assert_eq!(d, Device::Cpu);
+            assert_eq!(auto(0), Device::Cpu);
+            eddylink_tests::skip::skip("no usable GPU: that `auto` picks CUDA is unchecked");
+            return;
         }
+        let count = tch::Cuda::device_count() as usize;
+        assert_eq!(auto(0), Device::Cuda(0), "auto on a GPU host");
+        assert_eq!(
+            auto(count + 1),
+            Device::Cuda(1 % count),
+            "local rank mod count"
+        );
     }
 
     #[test]
-    fn explicit_cuda_without_gpu_is_a_clear_error() {
+    fn explicit_cuda_is_an_error_naming_what_is_missing() {
         if cuda_usable() {
-            println!("skipped: a GPU is present");
+            let count = tch::Cuda::device_count() as usize;
+            assert_eq!(
+                select(DeviceRequest::Cuda(Some(0)), 0).unwrap(),
+                Device::Cuda(0)
+            );
+            let e = select(DeviceRequest::Cuda(Some(count)), 0)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("cuda:{count} requested")), "{e}");
             return;
         }
         let e = select(DeviceRequest::Cuda(Some(0)), 0)

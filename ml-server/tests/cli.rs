@@ -2,21 +2,25 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
+use eddylink_tests::{output_within, Outcome};
 
-fn ml_server(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ml-server"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
+/// A bound on every `ml-server` call of these tests (the GZ21 inference takes seconds).
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn ml_server(args: &[&str]) -> Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ml-server"));
+    cmd.args(args).env("RUST_LOG", "warn");
+    output_within(cmd, LIMIT)
 }
 
-fn assert_usage_error(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+fn assert_usage_error(out: &Outcome, needle: &str) {
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains(needle), "{err}");
     assert!(!err.contains("backtrace"), "{err}");
@@ -34,11 +38,7 @@ fn usage_errors_are_one_line_with_exit_code_2() {
 }
 
 /// An experiment file for the GZ21 weights, written next to them in a scratch folder.
-fn gz21_config(
-    dir: &std::path::Path,
-    weights: &std::path::Path,
-    padding: &str,
-) -> std::path::PathBuf {
+fn gz21_config(dir: &Path, weights: &Path, padding: &str) -> std::path::PathBuf {
     let file = dir.join("exp.toml");
     let text = format!(
         "[ml]\nmodel = \"fullycnn\"\ndevice = \"cpu\"\ninput_scale = 10.0\noutput_scale = 1e-7\n\
@@ -56,12 +56,8 @@ fn check_describes_the_gz21_model() {
     let dir = scratch("cli-check");
     let cfg = gz21_config(&dir, &weights, "valid");
     let out = ml_server(&["check", "--config", cfg.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = &out.stdout;
+    assert!(out.succeeded(), "{}", out.stderr);
     for needle in [
         "receptive field:  21×21",
         "halo needed:      10",
@@ -79,21 +75,14 @@ fn check_reports_a_bad_table_with_the_key() {
     let file = dir.join("exp.toml");
     std::fs::write(&file, "[ml]\nmodel = \"fullycnn\"\npadding = \"valid\"\n").unwrap();
     let out = ml_server(&["check", "--config", file.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(1), "{}", out.output());
     assert!(err.contains("padding") && err.contains("exp.toml"), "{err}");
 }
 
-#[test]
-fn infer_applies_model_and_transforms_to_an_npy_file() {
-    let Some(weights) = gz21_weights() else {
-        return;
-    };
-    let dir = scratch("cli-infer");
-    let cfg = gz21_config(&dir, &weights, "init_zeros");
-    let (levels, h, w) = (2usize, 24usize, 30usize);
-    let x = random(levels * 2 * h * w, 0.1, 5);
-    ml_server::npy::write(&dir.join("in.npy"), &[levels, 2, h, w], &x).unwrap();
+/// `ml-server infer --config cfg --input dir/in.npy --output dir/out.npy --halo halo`,
+/// which must succeed; returns the output array.
+fn infer(dir: &Path, cfg: &Path, halo: usize) -> ndarray::ArrayD<f32> {
     let out = ml_server(&[
         "infer",
         "--config",
@@ -103,20 +92,92 @@ fn infer_applies_model_and_transforms_to_an_npy_file() {
         "--output",
         dir.join("out.npy").to_str().unwrap(),
         "--halo",
-        "2",
+        &halo.to_string(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert!(out.succeeded(), "{}", out.output());
+    ndarray_npy::read_npy(dir.join("out.npy")).unwrap()
+}
+
+#[test]
+fn infer_applies_input_scale_model_and_output_scale_to_an_npy_file() {
+    // S = output_scale · (a · input_scale · x + b) on the interior, computed here by hand:
+    // an ignored input_scale (×10), a wrong output_scale or a crop off by a cell all miss.
+    let dir = scratch("cli-infer-linear");
+    let cfg = dir.join("exp.toml");
+    std::fs::write(
+        &cfg,
+        "[ml]\nmodel = \"analytic\"\ndevice = \"cpu\"\ninput_scale = 10.0\noutput_scale = 1e-3\n\
+         [ml.analytic]\nkind = \"linear\"\na = 2.0\nb = 0.5\n",
+    )
+    .unwrap();
+    let (levels, h, w, halo) = (2usize, 9usize, 11usize, 2usize);
+    let x: Vec<f32> = (0..levels * 2 * h * w)
+        .map(|k| (k as f32 * 0.37).sin())
+        .collect();
+    ml_server::npy::write(&dir.join("in.npy"), &[levels, 2, h, w], &x).unwrap();
+    let y = infer(&dir, &cfg, halo);
+    let (ny, nx) = (h - 2 * halo, w - 2 * halo);
+    assert_eq!(y.shape(), &[levels, 2, ny, nx]);
+    for ((l, c, j, i), &got) in y
+        .view()
+        .into_dimensionality::<ndarray::Ix4>()
+        .unwrap()
+        .indexed_iter()
+    {
+        let u = x[((l * 2 + c) * h + j + halo) * w + i + halo] as f64;
+        let expected = 1e-3 * (2.0 * 10.0 * u + 0.5);
+        assert!(
+            (got as f64 - expected).abs() <= 1e-6 * expected.abs().max(1e-3),
+            "level {l} channel {c} (j, i) = ({j}, {i}): {got} vs {expected}"
+        );
+    }
+}
+
+/// PyTorch's GZ21 with ml-server's transforms: 1e-7 · net(10 · x), mean channels, the
+/// halo cropped.
+const GZ21_INFER: &str = r#"
+weights, inp, out, halo = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+net = load(weights, "init_zeros")
+with torch.no_grad():
+    y = 1e-7 * net(10.0 * torch.from_numpy(np.load(inp)))
+np.save(out, y[:, :2, halo:y.shape[2] - halo, halo:y.shape[3] - halo].numpy())  # the mean
+"#;
+
+#[test]
+fn infer_with_gz21_gives_pytorchs_forcing_after_the_transforms() {
+    let (Some(weights), Some(py)) = (gz21_weights(), python()) else {
+        return;
+    };
+    let dir = scratch("cli-infer");
+    let cfg = gz21_config(&dir, &weights, "init_zeros");
+    let (levels, h, w, halo) = (2usize, 24usize, 30usize, 2usize);
+    let x = random(levels * 2 * h * w, 0.1, 5);
+    ml_server::npy::write(&dir.join("in.npy"), &[levels, 2, h, w], &x).unwrap();
+    let y = infer(&dir, &cfg, halo);
+    assert_eq!(y.shape(), &[levels, 2, h - 2 * halo, w - 2 * halo]);
+
+    let reference = dir.join("reference.npy");
+    run_python(
+        &py,
+        &dir,
+        &format!("{GZ21_PY}\n{GZ21_INFER}"),
+        &[
+            weights.to_str().unwrap(),
+            dir.join("in.npy").to_str().unwrap(),
+            reference.to_str().unwrap(),
+            &halo.to_string(),
+        ],
     );
-    let y: ndarray::ArrayD<f32> = ndarray_npy::read_npy(dir.join("out.npy")).unwrap();
-    assert_eq!(y.shape(), &[levels, 2, h - 4, w - 4]);
-    let peak = y.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    assert!(
-        peak > 0.0 && peak < 1e-4,
-        "forcing in m/s² after ×1e-7: peak {peak}"
+    let expected: ndarray::ArrayD<f32> = ndarray_npy::read_npy(&reference).unwrap();
+    assert_eq!(y.shape(), expected.shape());
+    let peak = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let rel = max_rel_diff(
+        y.as_slice().unwrap(),
+        expected.as_slice().unwrap(),
+        1e-2 * peak,
     );
+    println!("infer vs PyTorch: max relative difference {rel:e} (peak {peak:e} m/s²)");
+    assert!(rel < 1e-4, "infer differs from PyTorch by {rel:e}");
 }
 
 #[test]
@@ -134,21 +195,20 @@ fn weights_given_on_the_command_line_or_in_the_environment_replace_the_configs()
         "--weights",
         overriding.to_str().unwrap(),
     ]);
-    let err = String::from_utf8_lossy(&flag.stderr);
-    assert!(!flag.status.success());
+    let err = &flag.stderr;
+    assert!(!flag.succeeded());
     assert!(
         err.contains("from_override.pth") && !err.contains("absent_in_config"),
         "{err}"
     );
 
-    let env = Command::new(env!("CARGO_BIN_EXE_ml-server"))
-        .args(["check", "--config", cfg])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ml-server"));
+    cmd.args(["check", "--config", cfg])
         .env("EDDYLINK_ML_WEIGHTS", &overriding)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&env.stderr);
-    assert!(!env.status.success());
+        .env("RUST_LOG", "warn");
+    let env = output_within(cmd, LIMIT);
+    let err = &env.stderr;
+    assert!(!env.succeeded());
     assert!(err.contains("from_override.pth"), "{err}");
 
     // An analytic model has no model file to replace: say so rather than ignore it.
@@ -165,8 +225,8 @@ fn weights_given_on_the_command_line_or_in_the_environment_replace_the_configs()
         "--weights",
         "w.pth",
     ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = &out.stderr;
+    assert!(!out.succeeded());
     assert!(
         err.contains("--weights") && err.contains("has none"),
         "{err}"

@@ -8,36 +8,33 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use eddylink_tests::{run_with_limit, Outcome};
+use eddylink_tests::{run_with_limit, skip, Outcome};
 
 use common::scratch;
 
-fn fake_ocean() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("examples").join("fake_ocean");
-    if p.exists() {
-        Some(p)
-    } else {
-        println!(
-            "skipped: {} was not built (cargo test builds examples)",
-            p.display()
+/// The `fake_ocean` example beside the test binary; `cargo test` builds it, so its absence
+/// fails the test with the command that builds it.
+fn fake_ocean() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let p = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binary under target/<profile>/deps")
+        .join("examples")
+        .join("fake_ocean");
+    if !p.exists() {
+        skip::missing_from_setup(
+            &format!("the fake_ocean example ({})", p.display()),
+            "`cargo test -p ml-server` builds it; with `--test serve_mpmd` alone, run \
+             `cargo build -p ml-server --example fake_ocean` first",
         );
-        None
     }
+    p
 }
 
-fn mpiexec() -> Option<String> {
-    let m = std::env::var("EDDYLINK_MPIEXEC").unwrap_or_else(|_| "mpiexec".into());
-    if Command::new(&m)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        Some(m)
-    } else {
-        println!("skipped: no mpiexec ({m})");
-        None
-    }
+/// The set-up's `mpiexec` (cargo passes it in), else the one on PATH.
+fn mpiexec() -> String {
+    std::env::var("EDDYLINK_MPIEXEC").unwrap_or_else(|_| "mpiexec".into())
 }
 
 fn experiment(kind: &str, halo: usize, ml_ranks_rows: usize) -> String {
@@ -60,8 +57,8 @@ fn experiment(kind: &str, halo: usize, ml_ranks_rows: usize) -> String {
 }
 
 /// Runs fake_ocean ×1 : ml-server ×`ml_ranks`, killed after 120 s so a hang fails the test.
-fn job(name: &str, text: &str, ml_ranks: usize) -> Option<Outcome> {
-    let (ocean, mpiexec) = (fake_ocean()?, mpiexec()?);
+fn job(name: &str, text: &str, ml_ranks: usize) -> Outcome {
+    let (ocean, mpiexec) = (fake_ocean(), mpiexec());
     let dir = scratch(name);
     let cfg = dir.join("exp.toml");
     std::fs::write(&cfg, text).unwrap();
@@ -81,14 +78,12 @@ fn job(name: &str, text: &str, ml_ranks: usize) -> Option<Outcome> {
         ]);
     let out = run_with_limit(cmd, &dir, Duration::from_secs(120));
     assert!(!out.timed_out(), "the coupled job hung:\n{}", out.output());
-    Some(out)
+    out
 }
 
 #[test]
 fn forcing_comes_back_right_from_two_ml_ranks() {
-    let Some(out) = job("serve-ok", &experiment("linear", 2, 10), 2) else {
-        return;
-    };
+    let out = job("serve-ok", &experiment("linear", 2, 10), 2);
     let (stdout, stderr) = (out.stdout.clone(), out.stderr.clone());
     assert!(out.succeeded(), "{stdout}\n{stderr}");
     assert!(
@@ -99,9 +94,7 @@ fn forcing_comes_back_right_from_two_ml_ranks() {
 
 #[test]
 fn a_halo_too_small_for_the_model_stops_the_ml_side_naming_the_field() {
-    let Some(out) = job("serve-halo", &experiment("backscatter", 0, 10), 1) else {
-        return;
-    };
+    let out = job("serve-halo", &experiment("backscatter", 0, 10), 1);
     let stderr = &out.stderr;
     assert!(!out.succeeded());
     assert!(

@@ -253,6 +253,11 @@ mod tests {
     /// divisor of one day below it looped for ever, hanging start-up before any message.
     #[test]
     fn default_dt_returns_at_once_for_a_zero_wave_speed() {
+        // The deadline turns a return of the hang into a failure instead of a stuck run.
+        eddylink_tests::within(std::time::Duration::from_secs(10), zero_wave_speeds);
+    }
+
+    fn zero_wave_speeds() {
         for p in [
             Params {
                 depth: 0.0,

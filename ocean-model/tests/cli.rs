@@ -42,7 +42,11 @@ fn misspelt_ocean_key_names_the_key_and_suggests() {
     let out = run_plain(&["--config", cfg.to_str().unwrap()], LIMIT);
     let err = stderr_of(&out);
     assert_eq!(out.code, Some(2), "{err}");
-    assert!(err.contains("ocean.grid") && err.contains("nx"), "{err}");
+    // The typo alone is echoed back; the suggestion is the known key it is close to.
+    assert!(
+        err.contains("ocean.grid") && err.contains("nxx") && err.contains("did you mean `nx`?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -71,11 +75,43 @@ fn blow_up_reports_step_time_location_and_keeps_last_good_state() {
         err.contains("blew up at step") && err.contains("global cell (i = "),
         "{err}"
     );
-    let good = std::fs::read_dir(&out_dir)
+    // The last good state is the step before the blow-up (NaN/CFL checks every step):
+    // that checkpoint, named in the message, holds finite fields within CFL 1.
+    let step: u64 = err
+        .split("blew up at step ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no step in {err}"));
+    let good = out_dir.join(format!("checkpoint_{:010}.nc", step - 1));
+    assert!(
+        err.contains(&format!("Last good state written to {}", good.display())),
+        "{err}"
+    );
+    let mut ck = netcdf3::FileReader::open(&good).unwrap_or_else(|e| panic!("{good:?}: {e:?}"));
+    let attr = |name: &str| ck.data_set().get_global_attr_f64(name).map(|v| v[0]);
+    let (saved_step, dt) = (attr("step"), attr("dt").expect("dt attribute"));
+    assert_eq!(saved_step, Some((step - 1) as f64), "{}", good.display());
+    let dx = 3.84e6 / 16.0;
+    for name in ["u", "v", "eta"] {
+        let values = ck.read_var_f64(name).expect(name);
+        assert!(values.iter().all(|x| x.is_finite()), "{name} not finite");
+        if name != "eta" {
+            let cfl = values.iter().fold(0.0f64, |m, x| m.max(x.abs())) * dt / dx;
+            assert!(cfl < 1.0, "{name}: CFL {cfl} in the last good state");
+        }
+    }
+    let later: Vec<_> = std::fs::read_dir(&out_dir)
         .expect("output dir")
-        .filter_map(|e| e.ok())
-        .any(|e| e.file_name().to_string_lossy().starts_with("checkpoint_"));
-    assert!(good, "no last good checkpoint in {}", out_dir.display());
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| {
+            n.starts_with("checkpoint_") && n.as_str() > good.file_name().unwrap().to_str().unwrap()
+        })
+        .collect();
+    assert!(
+        later.is_empty(),
+        "checkpoints of the blown-up state: {later:?}"
+    );
 }
 
 #[test]

@@ -1,58 +1,14 @@
 //! Physical validation of the serial model (no MPI): conservation, wave speeds and
-//! the wind-driven circulation. Quick cases run in `cargo test`; the long Munk-layer
-//! case is `#[ignore]`d: `cargo test -p ocean-model --release --test validation -- --ignored`.
+//! the wind-driven circulation: Sverdrup interior, the Munk layer (Laplacian, free and
+//! no-slip walls) and the biharmonic boundary layer's scale. All run in `cargo test`.
 
-use ocean_model::grid::RankBox;
-use ocean_model::halo::Halo;
-use ocean_model::params::{Params, Viscosity, WindProfile};
-use ocean_model::physics::Rhs;
+mod common;
+
+use std::f64::consts::PI;
+
+use common::serial::Model;
+use ocean_model::params::{Params, Viscosity, WallCondition, WindProfile};
 use ocean_model::state::State;
-use ocean_model::timestepper::{fill_state_halos, Rk4};
-
-/// A serial model: parameters, state and the objects that step it.
-struct Model {
-    p: Params,
-    state: State,
-    rhs: Rhs,
-    halo: Halo,
-    rk4: Rk4,
-}
-
-impl Model {
-    fn new(p: Params) -> Self {
-        p.validate().expect("valid parameters");
-        let (nx, ny) = (p.nx, p.ny);
-        let whole = RankBox {
-            i0: 0,
-            j0: 0,
-            ni: nx,
-            nj: ny,
-        };
-        Model {
-            state: State::zeros(nx, ny),
-            rhs: Rhs::new(&p, whole),
-            halo: Halo::serial(nx, ny, p.walls),
-            rk4: Rk4::new(nx, ny),
-            p,
-        }
-    }
-
-    fn run(&mut self, steps: usize, mut each: impl FnMut(usize, &State)) {
-        fill_state_halos(&mut self.halo, &mut self.state);
-        for n in 1..=steps {
-            self.rk4
-                .step(
-                    &mut self.state,
-                    &mut self.rhs,
-                    &mut self.halo,
-                    self.p.dt,
-                    &mut |_| Ok(()),
-                )
-                .expect("step");
-            each(n, &self.state);
-        }
-    }
-}
 
 /// Unforced, inviscid parameters.
 fn quiet(nx: usize, ny: usize) -> Params {
@@ -167,26 +123,25 @@ fn inertial_oscillation_has_period_2pi_over_f() {
     );
 }
 
-/// Spin up a single gyre with Laplacian viscosity `nu2` on an n × n grid for `days`;
-/// returns the parameters, the final state and the meridional transport h v on the
-/// mid-basin v-row averaged over the last third of the run (basin modes ring for long).
-fn single_gyre(
-    n: usize,
-    nu2: f64,
-    bottom_drag: f64,
-    tau0: f64,
-    days: f64,
-) -> (Params, State, Vec<f64>) {
-    let p = Params {
+/// A single gyre on an n × n grid with Laplacian viscosity `nu2`, quadratic drag
+/// `bottom_drag` and wind stress amplitude `tau0`.
+fn single_gyre(n: usize, nu2: f64, bottom_drag: f64, tau0: f64) -> Params {
+    Params {
         wind: WindProfile::SingleGyre,
         tau0,
         viscosity: Viscosity::Laplacian { nu2 },
         bottom_drag,
         ..Params::for_grid(n, n)
-    };
+    }
+}
+
+/// Spins up `p` from rest for `days`; returns the meridional transport h v on the
+/// mid-basin v-row averaged over the last third of the run (basin modes ring for long).
+fn spin_up(p: &Params, days: f64) -> Vec<f64> {
     let mut m = Model::new(p.clone());
+    let n = p.nx;
     let steps = (days * 86_400.0 / p.dt) as usize;
-    let (j, mut mean, mut count) = ((n / 2) as isize, vec![0.0; n], 0.0);
+    let (j, mut mean, mut count) = ((p.ny / 2) as isize, vec![0.0; n], 0.0);
     m.run(steps, |step, s| {
         if 3 * step >= 2 * steps {
             for (i, acc) in mean.iter_mut().enumerate() {
@@ -197,14 +152,15 @@ fn single_gyre(
         }
     });
     mean.iter_mut().for_each(|x| *x /= count);
-    (p, m.state, mean)
+    mean
 }
 
 #[test]
 fn interior_transport_matches_sverdrup() {
     // A stronger drag than the default damps the basin modes; its Stommel width r/β
     // (≈ 10 km) stays well below the Munk width (≈ 140 km).
-    let (p, _, hv) = single_gyre(64, 5e4, 1e-2, 0.12, 100.0);
+    let p = single_gyre(64, 5e4, 1e-2, 0.12);
+    let hv = spin_up(&p, 100.0);
     let n = p.nx;
     // Sverdrup: β h v = curl τ / ρ0 = −∂y τx / ρ0, at the v-row y = (n/2 + 1) dy.
     let y = (n / 2) as f64 * p.dy() + p.dy();
@@ -230,33 +186,116 @@ fn boundary_current_width(p: &Params, v: &[f64]) -> f64 {
     x(k - 1) + (x(k) - x(k - 1)) * v[k - 1] / (v[k - 1] - v[k])
 }
 
+/// The Munk-layer runs: a 1920 km basin at 30 km (64²), a weak wind that keeps the
+/// boundary current linear (inertial width ≪ Munk width) and the default drag that keeps
+/// it out of the Stommel regime; `viscosity` and `walls` as given.
+fn munk_basin(viscosity: Viscosity, walls: WallCondition) -> Params {
+    let mut p = Params {
+        lx: 1.92e6,
+        ly: 1.92e6,
+        viscosity,
+        walls,
+        ..single_gyre(64, 0.0, 1e-5, 0.012)
+    };
+    p.dt = p.default_dt(0.7);
+    p
+}
+
+/// Days of spin-up of the Laplacian Munk-layer runs (the widths settle within 2 % by day
+/// 25) and of the biharmonic ones (their weaker damping leaves the basin modes ringing
+/// for longer).
+const MUNK_DAYS: f64 = 25.0;
+const BIHARMONIC_DAYS: f64 = 50.0;
+
+/// The Laplacian Munk width δ = (A/β)^(1/3) (m).
+fn munk_delta(p: &Params, nu2: f64) -> f64 {
+    (nu2 / p.beta).cbrt()
+}
+
 #[test]
-#[ignore = "long (minutes): cargo test -p ocean-model --release --test validation -- --ignored"]
-fn western_boundary_layer_follows_munk_scaling() {
+fn western_boundary_layer_follows_munk_scaling_and_no_slip_widens_it() {
     let (nu_small, nu_large) = (1e4, 8e4);
-    // A weak wind keeps the boundary current linear (inertial width ≪ Munk width) and
-    // the default drag keeps it out of the Stommel regime.
-    let (p1, _, hv1) = single_gyre(128, nu_small, 1e-5, 0.012, 150.0);
-    let (p2, _, hv2) = single_gyre(128, nu_large, 1e-5, 0.012, 150.0);
-    let (w1, w2) = (
-        boundary_current_width(&p1, &hv1),
-        boundary_current_width(&p2, &hv2),
-    );
+    let laplacian = |nu2| Viscosity::Laplacian { nu2 };
+    let runs: Vec<(Params, f64)> = [
+        (nu_small, WallCondition::FreeSlip),
+        (nu_large, WallCondition::FreeSlip),
+        (nu_small, WallCondition::NoSlip),
+    ]
+    .into_iter()
+    .map(|(nu, walls)| {
+        let p = munk_basin(laplacian(nu), walls);
+        let width = boundary_current_width(&p, &spin_up(&p, MUNK_DAYS));
+        (p, width)
+    })
+    .collect();
+    let (w1, w2, w_no_slip) = (runs[0].1, runs[1].1, runs[2].1);
+    let p = &runs[0].0;
     // Munk layer, δ = (A/β)^(1/3): with free-slip walls (ψ = ψ_xx = 0) the northward
     // current v ∝ e^(−x/2δ) [cos(√3x/2δ) + sin(√3x/2δ)/√3] first reverses at
-    // x = 4πδ/(3√3) ≈ 2.42 δ (no-slip walls would give 2πδ/√3 ≈ 3.63 δ).
-    let munk = |nu: f64| 4.0 * std::f64::consts::PI / (3.0 * 3f64.sqrt()) * (nu / p1.beta).cbrt();
-    // Tolerances: the ratio (8× A → 2× width) within 10 %, each width within 20 % of Munk's.
+    // x = 4πδ/(3√3) ≈ 2.42 δ; with no-slip walls (ψ = ψ_x = 0), v ∝ e^(−x/2δ) sin(√3x/2δ)
+    // reverses at x = 2πδ/√3 ≈ 3.63 δ.
+    let free_slip = |nu: f64| 4.0 * PI / (3.0 * 3f64.sqrt()) * munk_delta(p, nu);
+    let no_slip = |nu: f64| 2.0 * PI / 3f64.sqrt() * munk_delta(p, nu);
+    println!(
+        "Munk widths ({} steps of {} s): A = {nu_small}: {w1:.0} m (free slip, theory {:.0}), \
+         {w_no_slip:.0} m (no slip, theory {:.0}); A = {nu_large}: {w2:.0} m (theory {:.0})",
+        (MUNK_DAYS * 86_400.0 / p.dt) as usize,
+        p.dt,
+        free_slip(nu_small),
+        no_slip(nu_small),
+        free_slip(nu_large)
+    );
+    // Tolerances: the ratios (8× A → 2× width; no slip → 1.5× width) within 10 %, each
+    // width within 20 % of Munk's.
     assert!(
         (w2 / w1 / 2.0 - 1.0).abs() < 0.10,
         "width ratio {:.3} vs 2",
         w2 / w1
     );
-    for (w, nu) in [(w1, nu_small), (w2, nu_large)] {
+    assert!(
+        (w_no_slip / w1 / 1.5 - 1.0).abs() < 0.10,
+        "no-slip / free-slip width ratio {:.3} vs 1.5",
+        w_no_slip / w1
+    );
+    for (w, theory, what) in [
+        (w1, free_slip(nu_small), "free slip, A small"),
+        (w2, free_slip(nu_large), "free slip, A large"),
+        (w_no_slip, no_slip(nu_small), "no slip, A small"),
+    ] {
         assert!(
-            (w / munk(nu) - 1.0).abs() < 0.20,
-            "A = {nu}: width {w:.0} m vs Munk {:.0} m",
-            munk(nu)
+            (w / theory - 1.0).abs() < 0.20,
+            "{what}: width {w:.0} m vs Munk {theory:.0} m"
         );
     }
+}
+
+#[test]
+fn biharmonic_boundary_layer_scales_as_the_fifth_root_of_nu4() {
+    // δ₄ = (ν₄/β)^(1/5): ν₄ × 7.6 widens the layer 1.5 times (a Laplacian-like cube root
+    // would give 1.97).
+    let (nu_small, nu_large) = (1.0e13, 1.0e13 * 1.5f64.powi(5));
+    let widths: Vec<f64> = [nu_small, nu_large]
+        .into_iter()
+        .map(|nu4| {
+            let p = munk_basin(Viscosity::Biharmonic { nu4 }, WallCondition::FreeSlip);
+            boundary_current_width(&p, &spin_up(&p, BIHARMONIC_DAYS))
+        })
+        .collect();
+    let p = munk_basin(
+        Viscosity::Biharmonic { nu4: nu_small },
+        WallCondition::FreeSlip,
+    );
+    let delta = |nu4: f64| (nu4 / p.beta).powf(0.2);
+    println!(
+        "biharmonic widths: ν₄ = {nu_small:e}: {:.0} m = {:.2} δ₄; ν₄ = {nu_large:e}: {:.0} m = {:.2} δ₄",
+        widths[0],
+        widths[0] / delta(nu_small),
+        widths[1],
+        widths[1] / delta(nu_large)
+    );
+    let ratio = widths[1] / widths[0];
+    assert!(
+        (ratio / 1.5 - 1.0).abs() < 0.10,
+        "width ratio {ratio:.3} vs 1.5"
+    );
 }

@@ -1,14 +1,17 @@
 //! Helpers for eddylink's end-to-end tests: launch real MPMD jobs under `mpiexec` with a
-//! wall-clock limit, and the known fields that the toy components exchange and check.
+//! wall-clock limit, run any child process or computation with a deadline, skip visibly
+//! ([`skip`]), and the known fields that the toy components exchange and check.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use coupler::{Boundary, Region};
 
+pub mod skip;
 pub mod toy;
 
 /// The `mpiexec` chosen by `scripts/setup.sh` (cargo passes it in), else the one on PATH.
@@ -16,6 +19,25 @@ pub fn mpiexec() -> PathBuf {
     std::env::var_os("EDDYLINK_MPIEXEC")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("mpiexec"))
+}
+
+/// The `mpiexec` flag that starts every output line with the rank that wrote it: `-l`
+/// for MPICH's Hydra, `--tag-output` for Open MPI; `None` for another launcher.
+pub fn rank_tag_flag() -> Option<&'static str> {
+    static FLAG: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+    *FLAG.get_or_init(|| {
+        let mut cmd = Command::new(mpiexec());
+        cmd.arg("--version");
+        let out = output_within(cmd, Duration::from_secs(30));
+        let text = out.stdout + &out.stderr;
+        if text.contains("HYDRA") {
+            Some("-l")
+        } else if text.contains("Open MPI") || text.contains("OpenRTE") {
+            Some("--tag-output")
+        } else {
+            None
+        }
+    })
 }
 
 /// The folder holding the workspace's binaries for the profile these tests were built with.
@@ -57,11 +79,16 @@ impl Part {
     }
 }
 
-/// What an MPMD job did.
+/// What an MPMD job (or any child process) did.
 #[derive(Debug)]
 pub struct Outcome {
-    /// Exit code of mpiexec, or `None` when it was killed at the wall-clock limit.
+    /// Exit code, or `None` when the process did not exit by itself: killed at the
+    /// wall-clock limit, or ended by a signal.
     pub code: Option<i32>,
+    /// The signal that ended the process, if one did (the kill at the limit included).
+    pub signal: Option<i32>,
+    /// Whether the process was killed at the wall-clock limit.
+    pub hit_limit: bool,
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
@@ -69,21 +96,32 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn timed_out(&self) -> bool {
-        self.code.is_none()
+        self.hit_limit
     }
 
     pub fn succeeded(&self) -> bool {
         self.code == Some(0)
     }
 
-    /// Asserts the job failed cleanly — a non-zero exit, not a kill at the wall-clock limit —
-    /// within `within`, with `reason` on stderr exactly `times` times (once per rank that
-    /// reports it). Ranks write at once and their lines may interleave, so this counts
-    /// occurrences rather than parsing lines.
+    /// How the process ended, for messages: "exit 1", "signal 11", "killed at the limit".
+    pub fn ending(&self) -> String {
+        match (self.code, self.signal, self.hit_limit) {
+            (_, _, true) => "killed at the wall-clock limit".into(),
+            (Some(c), _, _) => format!("exit {c}"),
+            (None, Some(s), _) => format!("signal {s}"),
+            (None, None, _) => "unknown".into(),
+        }
+    }
+
+    /// Asserts the job failed cleanly — a non-zero exit, not a kill at the wall-clock limit
+    /// nor a death by signal — within `within`, with `reason` on stderr exactly `times`
+    /// times (once per rank that reports it). Ranks write at once and their lines may
+    /// interleave, so this counts occurrences rather than parsing lines.
     pub fn assert_stopped_with(&self, reason: &str, times: usize, within: Duration) {
         assert!(
-            !self.succeeded() && !self.timed_out(),
-            "expected a clean failure:\n{}",
+            matches!(self.code, Some(c) if c != 0) && !self.timed_out(),
+            "expected a clean failure (a non-zero exit), got {}:\n{}",
+            self.ending(),
             self.output()
         );
         let said = self.stderr.matches(reason).count();
@@ -99,6 +137,19 @@ impl Outcome {
             self.elapsed,
             self.output()
         );
+    }
+
+    /// The world ranks whose stderr lines contain `text`, for a job launched with
+    /// [`rank_tag_flag`] (`[r] line` from Hydra, `[job,r]<stderr>:line` from Open MPI).
+    pub fn ranks_saying(&self, text: &str) -> std::collections::BTreeSet<usize> {
+        self.stderr
+            .lines()
+            .filter(|line| line.contains(text))
+            .filter_map(|line| {
+                let tag = line.strip_prefix('[')?.split(']').next()?;
+                tag.rsplit(',').next()?.trim().parse().ok()
+            })
+            .collect()
     }
 
     /// Standard output and error together, for assertions and failure messages.
@@ -137,26 +188,15 @@ pub fn run_with_limit(mut cmd: Command, dir: &Path, limit: Duration) -> Outcome 
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let mut out_pipe = child.stdout.take().expect("piped stdout");
-    let mut err_pipe = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out_pipe.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err_pipe.read_to_string(&mut s);
-        s
-    });
-    let code = loop {
+    let stdout = read_in_background(child.stdout.take().expect("piped stdout"));
+    let stderr = read_in_background(child.stderr.take().expect("piped stderr"));
+    let (status, hit_limit) = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status.code().unwrap_or(-1)),
+            Ok(Some(status)) => break (Some(status), false),
             Ok(None) if start.elapsed() > limit => {
                 // SAFETY: kill(2) on the child's process group, which we created.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                let _ = child.wait();
-                break None;
+                break (child.wait().ok(), true);
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("waiting for {cmd:?}: {e}"),
@@ -166,10 +206,59 @@ pub fn run_with_limit(mut cmd: Command, dir: &Path, limit: Duration) -> Outcome 
     // SAFETY: as above.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     Outcome {
-        code,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
+        code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
+        hit_limit,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
         elapsed: start.elapsed(),
+    }
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
+    });
+    rx
+}
+
+/// What a pipe held, once its writers are gone; a process outside the killed group that
+/// still holds it open gets 10 s, so that it cannot hang the test.
+fn collect(pipe: mpsc::Receiver<String>) -> String {
+    pipe.recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| "(the pipe was still held open 10 s after the job ended)".into())
+}
+
+/// Runs `cmd` in the working directory with a deadline; panics, naming the command and
+/// what it printed, when it runs past `limit`.
+pub fn output_within(cmd: Command, limit: Duration) -> Outcome {
+    let what = format!("{cmd:?}");
+    let out = run_with_limit(cmd, Path::new("."), limit);
+    assert!(
+        !out.timed_out(),
+        "{what} ran past its {limit:?} deadline (hang?):\n{}",
+        out.output()
+    );
+    out
+}
+
+/// Runs `f` on a thread of its own and returns its result; panics when it takes longer
+/// than `limit` (the thread is left behind; the test binary's exit ends it).
+pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not return within {limit:?} (hang?)"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("the computation panicked (see its message above)")
+        }
     }
 }
 
@@ -262,6 +351,46 @@ mod tests {
             let b = blocks(24, 20, px, py);
             assert_eq!(coupler::routes::check_tiling(&b), Ok((24, 20)));
         }
+    }
+
+    fn sh(script: &str) -> Outcome {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        run_with_limit(cmd, Path::new("."), Duration::from_secs(5))
+    }
+
+    #[test]
+    fn a_death_by_signal_is_not_a_clean_failure() {
+        let died = sh("echo reason >&2; kill -SEGV $$");
+        assert_eq!((died.code, died.signal), (None, Some(libc::SIGSEGV)));
+        assert!(!died.timed_out() && !died.succeeded());
+        let accepted = std::panic::catch_unwind(|| {
+            died.assert_stopped_with("reason", 1, Duration::from_secs(5))
+        });
+        assert!(accepted.is_err(), "a SIGSEGV passed as a clean failure");
+
+        let failed = sh("echo reason >&2; exit 3");
+        assert_eq!((failed.code, failed.signal), (Some(3), None));
+        failed.assert_stopped_with("reason", 1, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_child_past_its_deadline_is_killed_and_said_to_be() {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        let out = run_with_limit(cmd, Path::new("."), Duration::from_millis(300));
+        assert!(
+            out.timed_out() && out.elapsed < Duration::from_secs(5),
+            "{out:?}"
+        );
+        assert_eq!(out.signal, Some(libc::SIGKILL));
+        let hung = std::panic::catch_unwind(|| {
+            within(Duration::from_millis(100), || {
+                std::thread::sleep(Duration::from_secs(30))
+            })
+        });
+        assert!(hung.is_err(), "a hung computation passed");
+        assert_eq!(within(Duration::from_secs(5), || 6 * 7), 42);
     }
 
     #[test]

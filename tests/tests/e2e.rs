@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use eddylink_tests::{run_mpmd, run_with_limit, scratch_dir, workspace_bin, Outcome, Part};
+use eddylink_tests::{
+    output_within, run_mpmd, run_with_limit, scratch_dir, skip, workspace_bin, Outcome, Part,
+};
 
 const LIMIT: Duration = Duration::from_secs(240);
 
@@ -129,8 +131,8 @@ fn check_run_directory(run_dir: &Path, config: &str, steps: u64) {
 
 /// Opens the run's NetCDF files with xarray, as a user would, and checks what a user relies on.
 fn check_outputs_open_in_xarray(run_dir: &Path) {
-    let Some(python) = std::env::var_os("EDDYLINK_PYTHON") else {
-        eprintln!("SKIPPED xarray check: EDDYLINK_PYTHON is not set (run `make setup`)");
+    // The set-up installs xarray: without it this fails; without the set-up's Python, skips.
+    let Some(python) = skip::python_with(&["xarray", "numpy"]) else {
         return;
     };
     let script = r#"
@@ -149,17 +151,13 @@ ke = diag["kinetic_energy"].values
 assert ke[-1] > ke[0] >= 0.0, ke   # the wind spins the gyres up from rest
 print("xarray ok:", dict(snap.sizes), "KE", ke[-1])
 "#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(run_dir)
-        .output()
-        .expect("python runs");
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(script).arg(run_dir);
+    let out = output_within(cmd, Duration::from_secs(120));
     assert!(
-        out.status.success(),
-        "xarray could not read the outputs:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        out.succeeded(),
+        "xarray could not read the outputs:\n{}",
+        out.output()
     );
 }
 
@@ -182,15 +180,10 @@ fn a_slurm_plan_runs_locally_through_mpiexec() {
         .expect("bin dir")
         .display()
         .to_string();
-    let plan = Command::new(repo().join("jobs/slurm/multiprog.sh"))
-        .args([cfg.as_str(), "2", "1", bin.as_str()])
-        .output()
-        .expect("multiprog.sh runs");
-    assert!(
-        plan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
+    let mut cmd = Command::new(repo().join("jobs/slurm/multiprog.sh"));
+    cmd.args([cfg.as_str(), "2", "1", bin.as_str()]);
+    let plan = output_within(cmd, Duration::from_secs(30));
+    assert!(plan.succeeded(), "{}", plan.output());
     let plan_file = dir.join("plan.conf");
     std::fs::write(&plan_file, &plan.stdout).expect("writable");
     let mut cmd = Command::new(repo().join("jobs/slurm/plan-to-mpiexec.sh"));

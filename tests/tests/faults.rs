@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use eddylink_tests::{mpiexec, run_with_limit, scratch_dir, workspace_bin, Outcome};
+use eddylink_tests::{
+    mpiexec, rank_tag_flag, run_with_limit, scratch_dir, skip, workspace_bin, Outcome,
+};
 
 /// The `[coupling] timeout` of these runs.
 const TIMEOUT_S: u64 = 20;
@@ -55,10 +57,16 @@ fn experiment(test: &str, timeout_s: u64, check: &str) -> (PathBuf, String) {
     (dir, path.display().to_string())
 }
 
+/// World ranks of the job: ocean 0 and 1, then the ML rank.
+const OCEAN_0: usize = 0;
+const OCEAN_1: usize = 1;
+const ML_0: usize = 2;
+
 /// Runs the coupled job in `dir` with `fault` in the environment; `ocean_args` are added
-/// to the ocean's command line.
+/// to the ocean's command line. Output lines carry the rank that wrote them.
 fn launch(dir: &Path, cfg: &str, fault: Option<&str>, ocean_args: &[&str]) -> Outcome {
     let mut cmd = Command::new(mpiexec());
+    cmd.args(rank_tag_flag());
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))
         .args(["--config", cfg])
@@ -131,18 +139,45 @@ fn assert_failed_within(out: &Outcome, within: Duration) {
     );
 }
 
-/// Asserts `text` is in the job's stderr or in the components' logs in the run directory
+/// Asserts `text` is in the job's stderr or in a component's log in the run directory
 /// (a launcher tearing a job down may drop the last lines of a rank's stderr; the log
-/// files keep them).
-fn assert_said(out: &Outcome, dir: &Path, text: &str, at_least: usize) {
-    let logs: String = ["ocean.log", "ml.log"]
+/// files keep rank 0's).
+fn assert_said(out: &Outcome, dir: &Path, text: &str) {
+    let in_logs = ["ocean.log", "ml.log"]
         .iter()
         .filter_map(|f| std::fs::read_to_string(run_dir(dir).join(f)).ok())
-        .collect();
-    let n = out.stderr.matches(text).count() + logs.matches(text).count();
+        .any(|log| log.contains(text));
     assert!(
-        n >= at_least,
-        "expected `{text}` at least {at_least} times, got {n}:\n{}",
+        in_logs || out.stderr.contains(text),
+        "expected `{text}`:\n{}",
+        out.output()
+    );
+}
+
+/// Asserts that each world rank of `ranks` said `text`: in its own tagged stderr lines or,
+/// for rank 0 of a component, in that component's log (which only rank 0 writes). Each
+/// rank counts once, wherever it said it.
+fn assert_said_by(out: &Outcome, dir: &Path, text: &str, ranks: &[usize]) {
+    let Some(_) = rank_tag_flag() else {
+        skip::skip("mpiexec cannot tag lines by rank: which ranks spoke is unchecked");
+        return assert_said(out, dir, text);
+    };
+    let mut said = out.ranks_saying(text);
+    for (log, leader) in [("ocean.log", OCEAN_0), ("ml.log", ML_0)] {
+        let in_log =
+            std::fs::read_to_string(run_dir(dir).join(log)).is_ok_and(|l| l.contains(text));
+        if in_log {
+            said.insert(leader);
+        }
+    }
+    let silent: Vec<usize> = ranks
+        .iter()
+        .copied()
+        .filter(|r| !said.contains(r))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "expected `{text}` from world ranks {ranks:?}; ranks {silent:?} did not say it:\n{}",
         out.output()
     );
 }
@@ -157,9 +192,8 @@ fn an_ml_panic_stops_the_ocean_at_once_which_saves_its_last_step_and_restarts_bi
         &out,
         &dir,
         "component 'ml' (world rank 2) failed: panicked: injected fault",
-        1,
     );
-    assert_said(&out, &dir, "checkpoint of the last completed step 50", 1);
+    assert_said(&out, &dir, "checkpoint of the last completed step 50");
     assert_restart_matches(&dir, &cfg, &checkpoint(&dir, 50));
 }
 
@@ -173,7 +207,6 @@ fn a_killed_ml_rank_ends_the_job_at_once_and_the_last_periodic_checkpoint_restar
         &out,
         &dir,
         "injected fault (EDDYLINK_FAULT): ml kill@5: SIGKILL",
-        1,
     );
     assert!(
         !checkpoint(&dir, 100).exists(),
@@ -187,12 +220,7 @@ fn an_ocean_rank_that_panics_stops_the_ml_server_with_its_reason() {
     let (dir, cfg) = experiment("fault_ocean_panic", TIMEOUT_S, "abort");
     let out = launch(&dir, &cfg, Some("ocean/1:panic@100"), &[]);
     assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
-    assert_said(
-        &out,
-        &dir,
-        "component 'ocean' (world rank 1) failed: panicked: injected fault (EDDYLINK_FAULT): ocean panic@100",
-        1,
-    );
+    assert_said(&out, &dir, "component 'ocean' (world rank 1) failed: panicked: injected fault (EDDYLINK_FAULT): ocean panic@100");
 }
 
 #[test]
@@ -206,8 +234,8 @@ fn a_silent_ml_server_is_named_at_the_timeout_and_the_ocean_saves_its_last_step(
         "{:?}",
         out.elapsed
     );
-    assert_said(&out, &dir, "for 'sx' from ml at model time 14400 s", 1);
-    assert_said(&out, &dir, "checkpoint of the last completed step 50", 1);
+    assert_said(&out, &dir, "for 'sx' from ml at model time 14400 s");
+    assert_said(&out, &dir, "checkpoint of the last completed step 50");
     assert!(checkpoint(&dir, 50).exists());
 }
 
@@ -220,9 +248,8 @@ fn nan_forcing_with_policy_abort_stops_the_run_naming_step_level_and_cell() {
         &out,
         &dir,
         "bad ML forcing: step 50 (t = 14400 s): received sx has",
-        1,
     );
-    assert_said(&out, &dir, "first: NaN at level 0, global cell (i = ", 1);
+    assert_said(&out, &dir, "first: NaN at level 0, global cell (i = ");
     assert!(checkpoint(&dir, 50).exists(), "{}", out.output());
 }
 
@@ -239,8 +266,8 @@ fn bad_forcing_with_policy_zero_or_clip_is_logged_and_the_run_goes_on() {
         let (dir, cfg) = experiment(&format!("fault_forcing_{policy}"), TIMEOUT_S, policy);
         let out = launch(&dir, &cfg, Some(fault), &[]);
         assert!(out.succeeded(), "{policy}:\n{}", out.output());
-        assert_said(&out, &dir, "step 50 (t = 14400 s): received sx has", 1);
-        assert_said(&out, &dir, said, 1);
+        assert_said(&out, &dir, "step 50 (t = 14400 s): received sx has");
+        assert_said(&out, &dir, said);
     }
 }
 
@@ -259,7 +286,7 @@ fn a_component_that_dies_before_enddef_ends_the_job_at_once() {
         let (dir, cfg) = experiment("fault_init", TIMEOUT_S, "abort");
         let out = launch(&dir, &cfg, Some(fault), &[]);
         assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
-        assert_said(&out, &dir, said, 1);
+        assert_said(&out, &dir, said);
     }
 }
 
@@ -268,7 +295,7 @@ fn a_bad_fault_variable_is_a_clear_start_up_error() {
     let (dir, cfg) = experiment("fault_bad_variable", TIMEOUT_S, "abort");
     let out = launch(&dir, &cfg, Some("ml:explode@3"), &[]);
     assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
-    assert_said(&out, &dir, "EDDYLINK_FAULT='ml:explode@3'", 1);
+    assert_said(&out, &dir, "EDDYLINK_FAULT='ml:explode@3'");
 }
 
 #[test]
@@ -284,7 +311,7 @@ fn a_bad_ocean_value_in_a_coupled_run_stops_both_components_at_once() {
     // Only the ocean checks [ocean]; the ML side learns the reason at enddef, not by its
     // 20 s timeout.
     assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
-    assert_said(&out, &dir, "ocean.physics.depth = -500", 2);
+    assert_said_by(&out, &dir, "ocean.physics.depth = -500", &[OCEAN_0, ML_0]);
 }
 
 #[test]
@@ -303,10 +330,10 @@ fn a_restart_off_a_coupling_time_is_refused_on_every_rank_with_the_reason() {
     let out = launch(&dir, &cfg, None, &["--restart", &ck]);
     assert_failed_within(&out, Duration::from_secs(TIMEOUT_S));
     // Both components stop at enddef: the ocean's two ranks and the ML rank.
-    assert_said(
+    assert_said_by(
         &out,
         &dir,
         "the restart time t = 2880 s is not a coupling time (period 7200 s)",
-        3,
+        &[OCEAN_0, OCEAN_1, ML_0],
     );
 }

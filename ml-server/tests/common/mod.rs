@@ -4,13 +4,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use eddylink_tests::skip;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
 /// `trained_model.pth` from `$EDDYLINK_GZ21_DIR`, else from the `shared/gz21` folder beside
-/// the repository, or None (with a printed reason). The variable serves test binaries run
+/// the repository, or None (a visible skip: the weights are shared data, not set-up). The variable serves test binaries run
 /// away from their source tree (`scripts/gpu_verify.sh`).
 pub fn gz21_weights() -> Option<PathBuf> {
     let dir = std::env::var_os("EDDYLINK_GZ21_DIR").map_or_else(
@@ -21,38 +24,34 @@ pub fn gz21_weights() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        println!("skipped: GZ21 weights not found at {}", p.display());
+        skip::skip(&format!(
+            "GZ21 weights not found at {} (set EDDYLINK_GZ21_DIR)",
+            p.display()
+        ));
         None
     }
 }
 
-/// `$EDDYLINK_PYTHON` if it runs and imports torch and numpy, or None (printed).
-pub fn python() -> Option<String> {
-    let Ok(py) = std::env::var("EDDYLINK_PYTHON") else {
-        println!("skipped: EDDYLINK_PYTHON is not set");
-        return None;
-    };
-    let ok = Command::new(&py)
-        .args(["-c", "import torch, numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Some(py)
-    } else {
-        println!("skipped: {py} cannot import torch and numpy");
-        None
-    }
+/// `$EDDYLINK_PYTHON` if it imports torch and numpy; a visible skip where the set-up used
+/// a system libtorch (no torch in `.venv`), a failure where the set-up should have
+/// installed them (see [`skip::python_with`]).
+pub fn python() -> Option<PathBuf> {
+    skip::python_with(&["torch", "numpy"])
 }
 
-/// Runs `script` (written to `dir`) with `args`; panics with its stderr on failure.
-pub fn run_python(py: &str, dir: &Path, script: &str, args: &[&str]) {
+/// Runs `script` (written to `dir`) with `args`, killed after 10 minutes; panics with its
+/// stderr on failure.
+pub fn run_python(py: &Path, dir: &Path, script: &str, args: &[&str]) {
     let file = dir.join("script.py");
     std::fs::write(&file, script).unwrap();
-    let out = Command::new(py).arg(&file).args(args).output().unwrap();
+    let mut cmd = Command::new(py);
+    cmd.arg(&file).args(args);
+    let out = eddylink_tests::output_within(cmd, Duration::from_secs(600));
     assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.succeeded(),
+        "python failed ({}):\n{}",
+        out.ending(),
+        out.stderr
     );
 }
 

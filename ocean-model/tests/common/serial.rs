@@ -1,0 +1,62 @@
+//! A serial model (no MPI) for the physics tests: parameters, state and the objects that
+//! step it.
+
+use ocean_model::grid::RankBox;
+use ocean_model::halo::Halo;
+use ocean_model::params::Params;
+use ocean_model::physics::Rhs;
+use ocean_model::state::State;
+use ocean_model::timestepper::{fill_state_halos, Rk4};
+
+pub struct Model {
+    pub p: Params,
+    pub state: State,
+    pub rhs: Rhs,
+    pub halo: Halo,
+    pub rk4: Rk4,
+}
+
+impl Model {
+    pub fn new(p: Params) -> Self {
+        p.validate().expect("valid parameters");
+        let (nx, ny) = (p.nx, p.ny);
+        let whole = RankBox {
+            i0: 0,
+            j0: 0,
+            ni: nx,
+            nj: ny,
+        };
+        Model {
+            state: State::zeros(nx, ny),
+            rhs: Rhs::new(&p, whole),
+            halo: Halo::serial(nx, ny, p.walls),
+            rk4: Rk4::new(nx, ny),
+            p,
+        }
+    }
+
+    /// `steps` RK4 steps of `p.dt` without external forcing; `each(n, state)` after each.
+    pub fn run(&mut self, steps: usize, mut each: impl FnMut(usize, &State)) {
+        fill_state_halos(&mut self.halo, &mut self.state);
+        for n in 1..=steps {
+            self.rk4
+                .step(
+                    &mut self.state,
+                    &mut self.rhs,
+                    &mut self.halo,
+                    self.p.dt,
+                    &mut |_| Ok(()),
+                )
+                .expect("step");
+            each(n, &self.state);
+        }
+    }
+
+    /// The tendency of the current state (halos refreshed first).
+    pub fn tendency(&mut self) -> State {
+        fill_state_halos(&mut self.halo, &mut self.state);
+        let mut t = State::zeros(self.p.nx, self.p.ny);
+        self.rhs.compute(&self.state, &mut t);
+        t
+    }
+}
