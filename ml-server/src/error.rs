@@ -41,6 +41,9 @@ pub enum MlError {
     ConfigFile { file: PathBuf, message: String },
     #[error("invalid [ml] table: {0}")]
     Invalid(String),
+    /// The exchanges of `[coupling]` do not fit the model.
+    #[error("[coupling]: {0}")]
+    Coupling(String),
     #[error("{context}: {message}")]
     Torch { context: String, message: String },
     #[error("CUDA {context}: {message}")]

@@ -350,3 +350,52 @@ fn the_ocean_binary_names_the_file_of_a_bad_ocean_table() {
     );
     assert!(out.stderr.contains(&expected), "{}", out.output());
 }
+
+/// The real binaries, for every row edited from the default experiment (its relative paths
+/// need no neighbours): each prints the same message as the start-up functions above, with
+/// a usage exit code, under mpiexec for the coupled programs.
+#[test]
+fn the_binaries_print_what_their_start_up_functions_say() {
+    let dir = scratch_dir("config-errors-binaries");
+    let text = std::fs::read_to_string(repo().join(DEFAULT)).expect("the default config");
+    let mut wrong = Vec::new();
+    for (k, bad) in CASES.iter().filter(|b| b.seed == DEFAULT).enumerate() {
+        let file = dir.join(format!("edited{k}.toml"));
+        std::fs::write(&file, text.replacen(bad.edit.0, bad.edit.1, 1)).expect("scratch");
+        let program = bad.programs[0];
+        let mut cmd = match program {
+            Ocean | MlServe => {
+                let mut cmd = std::process::Command::new(mpiexec());
+                let bin = if matches!(program, Ocean) {
+                    "ocean-model"
+                } else {
+                    "ml-server"
+                };
+                cmd.args(["-n", "1"]).arg(workspace_bin(bin));
+                cmd
+            }
+            MlOffline => {
+                let mut cmd = std::process::Command::new(workspace_bin("ml-server"));
+                cmd.arg("check");
+                cmd
+            }
+        };
+        cmd.arg("--config").arg(&file);
+        let out = run_with_limit(cmd, &dir, Duration::from_secs(60));
+        let expected_code = if matches!(program, MlOffline) { 1 } else { 2 };
+        let name = format!("edited{k}.toml");
+        let missing: Vec<&str> = std::iter::once(name.as_str())
+            .chain(bad.says.iter().copied())
+            .filter(|s| !out.stderr.contains(s))
+            .collect();
+        if out.code != Some(expected_code) || !missing.is_empty() {
+            wrong.push(format!(
+                "{} ({program:?}): exit {:?}, {missing:?} missing:\n{}",
+                bad.what,
+                out.code,
+                out.output()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
