@@ -167,10 +167,12 @@ fn load_config(file: &Path, weights: Option<&Path>) -> anyhow::Result<MlConfig> 
 }
 
 fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()> {
-    let cfg = load_config(file, weights)?;
+    let exp = coupler::ExperimentFile::load(file)?;
+    let cfg = MlConfig::from_experiment_and_cli(&exp, weights)?;
     let device = device::select(cfg.device_request()?, device::local_rank())?;
     let model = ml_server::models::build(&cfg, device).context("loading the model")?;
     let info = model.info().clone();
+    let problems = ml_server::startup::coupled_problems(&exp, weights, &info);
     let shape = BatchShape {
         levels: 1,
         ny: size,
@@ -188,7 +190,11 @@ fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()>
     );
     anyhow::ensure!(
         out.iter().all(|v| v.is_finite()),
-        "the dummy batch gave non-finite forcing"
+        "the dummy batch gave non-finite forcing: {}",
+        match cfg.model_file() {
+            Some(f) => format!("the model file {} holds non-finite weights, or [ml] input_scale / output_scale overflow", f.display()),
+            None => "the [ml] transforms (input_scale, output_scale) or the analytic model's settings overflow".into(),
+        }
     );
     let side = 2 * info.receptive_radius + 1;
     println!("model:            {}", info.name);
@@ -214,6 +220,19 @@ fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()>
     println!(
         "transforms:       input ×{}, output ×{:e}, {mode} output, mask {}",
         cfg.input_scale, cfg.output_scale, cfg.mask
+    );
+    match exp.coupling() {
+        Ok(Some(c)) if problems.is_empty() => println!(
+            "coupled run:      ok ({} exchanges; the ML side's start-up accepts the file)",
+            c.exchanges.len()
+        ),
+        Ok(None) => println!("coupled run:      none (no [coupling] table)"),
+        _ => {}
+    }
+    anyhow::ensure!(
+        problems.is_empty(),
+        "the coupled run would refuse this file:\n  {}",
+        problems.join("\n  ")
     );
     Ok(())
 }

@@ -144,3 +144,36 @@ pub fn plan(coupling: &CouplingConfig, info: &ModelInfo) -> Result<Plan, MlError
         masks,
     })
 }
+
+/// What `ml-server check` reports beside the model: every problem the coupled start-up of
+/// the ML side would find in `exp` without MPI — `[run]`, `[coupling]` (timeout, periods,
+/// levels, grid), `[ml]` and the exchanges against the model `info` (halo, channels). Empty
+/// when the file is fine, or has no `[coupling]` (an offline experiment).
+pub fn coupled_problems(
+    exp: &ExperimentFile,
+    weights: Option<&Path>,
+    info: &ModelInfo,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = exp.run() {
+        problems.push(e.to_string());
+    }
+    let coupling = match exp.coupling() {
+        Ok(Some(c)) => c,
+        Ok(None) => return problems,
+        Err(e) => {
+            problems.push(e.to_string());
+            return problems;
+        }
+    };
+    if let Err(e) = prepare_serve_experiment(exp, weights) {
+        let text = e.to_string();
+        if !problems.contains(&text) {
+            problems.push(text);
+        }
+    }
+    if let Err(e) = plan(&coupling, info) {
+        problems.push(format!("{}: {e}", exp.path().display()));
+    }
+    problems
+}

@@ -208,6 +208,24 @@ const CASES: &[Bad] = &[
         says: &["coupling.grid = [64, 32]: must be the ocean's grid, ocean.grid nx, ny = [64, 64]"],
     },
     Bad {
+        what: "an output_dir that cannot be made",
+        seed: DEFAULT,
+        edit: ("output_dir = \"out\"", "output_dir = \"/dev/null/out\""),
+        programs: &[Ocean],
+        says: &["run.output_dir = \"/dev/null/out\": /dev/null is a file, so the run directory /dev/null/out/double_gyre_64 cannot be made"],
+    },
+    Bad {
+        what: "a grid beyond any machine's memory",
+        seed: DEFAULT,
+        edit: (
+            "nx = 64                      # cells in x\nny = 64 ",
+            "nx = 32768\nny = 32768 ",
+        ),
+        programs: &[Ocean],
+        says: &["invalid ocean parameters:\n  ocean.grid: nx × ny = 32768 × 32768 (1.074e9 cells) \
+                needs about 247 GB"],
+    },
+    Bad {
         what: "a missing weights file",
         seed: GZ21,
         edit: ("gz21/trained_model.pth", "gz21/absent_model.pth"),
