@@ -645,6 +645,9 @@ pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
 
 /// Adds a "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`" messages.
 fn explain_serde_error(message: &str) -> String {
+    if message.contains("untagged enum DurationValue") {
+        return "expected a duration: a number of seconds (120) or a string such as \"90s\", \"30min\", \"6h\", \"1d\"".into();
+    }
     let is_unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
     if !is_unknown {
         return message.to_string();
@@ -739,6 +742,19 @@ mod tests {
 
         let err = ExperimentFile::parse("[ocaen]\nx=1", Path::new("e.toml")).unwrap_err();
         assert!(err.to_string().contains("did you mean `ocean`?"), "{err}");
+    }
+
+    /// Regression: `timeout = true` said "data did not match any variant of untagged enum
+    /// DurationValue"; it now says which forms a duration takes.
+    #[test]
+    fn a_duration_of_the_wrong_type_says_what_is_allowed() {
+        let text = GOOD.replace("timeout = \"30s\"", "timeout = true");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("coupling.timeout: expected a duration: a number of seconds (120) or a string such as \"90s\"")
+                && !err.contains("untagged"),
+            "{err}"
+        );
     }
 
     /// Regression: toml's error text ends in "\nin `exchange`\n", which left the suggestion

@@ -128,6 +128,9 @@ type Declarations = (Vec<Vec<handshake::Declared>>, Vec<Option<f64>>);
 const NO_START: i64 = i64::MIN;
 /// Tag of failure notices on the control communicator (collectives do not use tags).
 const NOTICE_TAG: i32 = 0x6e6f;
+/// Tag of the message each rank sends every rank of the other components at finalize: a
+/// failing rank that has it from every peer knows nobody is left to read its notice.
+const BYE_TAG: i32 = 0x6279;
 /// Longest failure notice, in bytes.
 const NOTICE_BYTES: usize = 2048;
 
@@ -198,10 +201,12 @@ impl Coupler {
             component: component.into(),
             message,
         };
-        let names = handshake::gather_names(world, component, deadline).unwrap_or_else(|waited| {
-            init_timeout(component, world, waited, config, "every rank to join")
-        });
-        let components = handshake::components_of(&names);
+        let components = crate::launch::discover(
+            world,
+            component,
+            crate::launch::Intent::Couple(config),
+            deadline,
+        )?;
         handshake::check_components(&components, config).map_err(setup_error)?;
         let texts = handshake::gather_texts(world, &config.canonical(), deadline).unwrap_or_else(
             |waited| init_timeout(component, world, waited, config, "the configuration check"),
@@ -873,17 +878,31 @@ impl Coupler {
             "finalize",
             "finalize() is called once, after enddef()",
         )?;
-        if let Some(notice) = &mut self.notice {
-            notice.cancel();
-        }
         let deadline = self.deadline();
         for k in 0..self.links.len() {
             let field = self.links[k].timing.field.clone();
+            let notice = &mut self.notice;
             match &mut self.links[k].side {
                 Side::Send(s) => {
-                    if let Err(waited) = s.flush(deadline) {
-                        let what = format!("the last sends of '{field}' to be received");
-                        return Err(self.timeout(&what, waited));
+                    let flushed = s.flush_unless(deadline, &mut || {
+                        notice.as_mut().is_some_and(Notice::arrived)
+                    });
+                    let what = format!("the last sends of '{field}' to be received");
+                    match flushed {
+                        Ok(()) => {}
+                        Err(transport::Stop::TimedOut(waited)) => {
+                            self.peer_failed = true;
+                            return Err(self.timeout(&what, waited));
+                        }
+                        Err(transport::Stop::Interrupted(_)) => {
+                            self.peer_failed = true;
+                            return Err(CouplerError::PeerFailed {
+                                component: self.component.clone(),
+                                rank: self.world_rank,
+                                what,
+                                notice: self.notice.as_ref().map(Notice::text).unwrap_or_default(),
+                            });
+                        }
                     }
                 }
                 Side::Recv(r) => {
@@ -895,6 +914,10 @@ impl Coupler {
                     }
                 }
             }
+        }
+        self.say_goodbye(deadline)?;
+        if let Some(notice) = &mut self.notice {
+            notice.cancel();
         }
         let report = self.reduce_timings();
         if self.local.rank() == 0 {
@@ -942,6 +965,55 @@ impl Coupler {
         Ok(())
     }
 
+    /// Tells every rank of the other components that this one has finalized, and waits for
+    /// the same word from each of them: a failing rank that has it from every peer knows
+    /// nobody is left to read its notice (see [`Coupler::fail`]). A notice that arrives
+    /// meanwhile ends the wait with [`CouplerError::PeerFailed`].
+    fn say_goodbye(&mut self, deadline: Instant) -> Result<(), CouplerError> {
+        static BYE: [u8; 1] = [1];
+        let peers = self.peer_ranks();
+        let mut byes = vec![0u8; peers.len()];
+        let mut reqs: Vec<transport::Request> = Vec::with_capacity(2 * peers.len());
+        for (bye, &r) in byes.chunks_mut(1).zip(&peers) {
+            // SAFETY: `byes` is leaked below unless every request has completed.
+            reqs.push(unsafe { transport::irecv(bye, r, BYE_TAG, &self.control) });
+        }
+        for &r in &peers {
+            // SAFETY: `BYE` is static, so it outlives every send.
+            reqs.push(unsafe { transport::isend(&BYE, r, BYE_TAG, &self.control) });
+        }
+        let notice = &mut self.notice;
+        let waited = transport::wait_all_unless(&mut reqs, deadline, &mut || {
+            notice.as_mut().is_some_and(Notice::arrived)
+        });
+        let what = "every other component to finalize";
+        match waited {
+            Ok(()) => Ok(()),
+            Err(stop) => {
+                std::mem::forget(byes);
+                self.peer_failed = true;
+                Err(match stop {
+                    transport::Stop::TimedOut(waited) => self.timeout(what, waited),
+                    transport::Stop::Interrupted(_) => CouplerError::PeerFailed {
+                        component: self.component.clone(),
+                        rank: self.world_rank,
+                        what: what.into(),
+                        notice: self.notice.as_ref().map(Notice::text).unwrap_or_default(),
+                    },
+                })
+            }
+        }
+    }
+
+    /// The world ranks of every other component.
+    fn peer_ranks(&self) -> Vec<i32> {
+        self.components
+            .iter()
+            .filter(|c| c.name != self.component)
+            .flat_map(|c| c.world_ranks.iter().copied())
+            .collect()
+    }
+
     /// Lets MPI move this rank's sends in flight: a large message moves only while its
     /// sender is inside MPI, so a model that puts and then computes for long should call
     /// this now and then (between strips of rows, say); it costs a few MPI_Test calls.
@@ -986,21 +1058,28 @@ impl Coupler {
         if self.state == State::Running && !self.peer_failed {
             let mut text = format!("{who} failed: {reason}").into_bytes();
             text.truncate(NOTICE_BYTES - 1);
-            let peers: Vec<i32> = self
-                .components
-                .iter()
-                .filter(|c| c.name != self.component)
-                .flat_map(|c| c.world_ranks.iter().copied())
-                .collect();
+            let peers = self.peer_ranks();
+            let deadline = self.deadline();
             let mut sends: Vec<transport::Request> = peers
                 .iter()
                 // SAFETY: `text` outlives the requests: this function never returns.
                 .map(|&r| unsafe { transport::isend(&text, r, NOTICE_TAG, &self.control) })
                 .collect();
             // The peers end the job once they have read the notice (and saved their work);
-            // this rank keeps MPI progressing meanwhile, and aborts at the timeout at last.
-            let _ = transport::wait_all(&mut sends, self.deadline());
-            std::thread::sleep(Duration::from_secs_f64(self.config.timeout_s));
+            // this rank keeps MPI progressing meanwhile. A peer that has finalized said so
+            // (BYE_TAG) and will read nothing: once every peer has, or at the timeout, this
+            // rank ends the job itself.
+            let _ = transport::wait_all(&mut sends, deadline);
+            let mut gone = vec![false; peers.len()];
+            while Instant::now() < deadline {
+                for (g, &r) in gone.iter_mut().zip(&peers) {
+                    *g = *g || transport::probe(r, BYE_TAG, &self.control);
+                }
+                if gone.iter().all(|&g| g) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
         transport::abort(code)
     }

@@ -11,6 +11,12 @@ pub enum CouplerError {
     #[error("coupler set-up failed (component '{component}'): {message}")]
     Setup { component: String, message: String },
 
+    /// The launch cannot start: a program could not start, or one would run alone beside
+    /// others. Every rank of the launch gets it alike; `report` is true on the one rank
+    /// (world rank 0) that prints it.
+    #[error("{message}")]
+    Launch { message: String, report: bool },
+
     /// A call made in the wrong state of the lifecycle.
     #[error("{call}() cannot be called {when}: {hint}")]
     WrongState {
@@ -78,6 +84,9 @@ pub enum CouplerError {
 impl CouplerError {
     /// Whether every rank of the job hit this same error (and so can stop without aborting).
     pub fn is_collective(&self) -> bool {
-        matches!(self, CouplerError::Setup { .. } | CouplerError::Config(_))
+        matches!(
+            self,
+            CouplerError::Setup { .. } | CouplerError::Config(_) | CouplerError::Launch { .. }
+        )
     }
 }

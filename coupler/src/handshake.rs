@@ -14,27 +14,6 @@ use crate::transport::allgather;
 /// Longest component name, in bytes.
 pub const NAME_LEN: usize = 64;
 
-/// Gathers every rank's component name.
-pub fn gather_names(
-    world: &SimpleCommunicator,
-    component: &str,
-    deadline: Instant,
-) -> Result<Vec<String>, Duration> {
-    let mut mine = [0u8; NAME_LEN];
-    let bytes = component.as_bytes();
-    let n = bytes.len().min(NAME_LEN);
-    mine[..n].copy_from_slice(&bytes[..n]);
-    let all = allgather(&mine, world, deadline)?;
-    Ok(all
-        .chunks(NAME_LEN)
-        .map(|c| {
-            String::from_utf8_lossy(c)
-                .trim_end_matches('\0')
-                .to_string()
-        })
-        .collect())
-}
-
 /// Groups world ranks by name, components ordered by their first rank.
 pub fn components_of(names: &[String]) -> Vec<Component> {
     let mut components: Vec<Component> = Vec::new();

@@ -38,6 +38,7 @@ mod coupler;
 pub mod error;
 pub mod fault;
 mod handshake;
+pub mod launch;
 mod link;
 pub mod routes;
 pub mod rundir;

@@ -364,6 +364,18 @@ impl Sender {
 
     /// Waits until every send has completed (or `deadline`).
     pub fn flush(&mut self, deadline: Instant) -> Result<(), std::time::Duration> {
+        self.flush_unless(deadline, &mut || false)
+            .map_err(|stop| match stop {
+                transport::Stop::TimedOut(waited) | transport::Stop::Interrupted(waited) => waited,
+            })
+    }
+
+    /// [`Sender::flush`] that gives up as soon as `interrupt()` says so (a peer's notice).
+    pub fn flush_unless(
+        &mut self,
+        deadline: Instant,
+        interrupt: &mut dyn FnMut() -> bool,
+    ) -> Result<(), transport::Stop> {
         for o in &mut self.outgoing {
             let mut reqs: Vec<Request> = o
                 .in_flight
@@ -373,7 +385,7 @@ impl Sender {
                     r
                 })
                 .collect();
-            transport::wait_all(&mut reqs, deadline)?;
+            transport::wait_all_unless(&mut reqs, deadline, interrupt)?;
         }
         Ok(())
     }

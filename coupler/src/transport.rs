@@ -287,6 +287,16 @@ pub(crate) fn wait_all_unless(
     }
 }
 
+/// Whether a message from `src` with `tag` is waiting on `comm` (it stays there).
+pub(crate) fn probe(src: i32, tag: i32, comm: &SimpleCommunicator) -> bool {
+    let mut flag: c_int = 0;
+    // SAFETY: a non-blocking probe that only reads the communicator's queue.
+    unsafe {
+        ffi::MPI_Iprobe(src, tag, comm.as_raw(), &mut flag, ffi::RSMPI_STATUS_IGNORE);
+    }
+    flag != 0
+}
+
 /// MPI_ANY_SOURCE, for a receive from whichever rank sends first.
 pub(crate) fn any_source() -> i32 {
     // SAFETY: a constant the MPI library defines.

@@ -329,6 +329,15 @@ impl MlConfig {
         }
     }
 
+    /// The model file: `[ml.fullycnn] weights` or `[ml.torchscript] file`.
+    pub fn model_file(&self) -> Option<&Path> {
+        match self.model {
+            ModelKind::Fullycnn => self.fullycnn.as_ref().map(|f| f.weights.as_path()),
+            ModelKind::Torchscript => self.torchscript.as_ref().map(|t| t.file.as_path()),
+            ModelKind::Analytic => None,
+        }
+    }
+
     fn has_precision(&self) -> bool {
         match self.model {
             ModelKind::Fullycnn => true,

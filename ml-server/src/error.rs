@@ -41,6 +41,9 @@ pub enum MlError {
     ConfigFile { file: PathBuf, message: String },
     #[error("invalid [ml] table: {0}")]
     Invalid(String),
+    /// The exchanges of `[coupling]` do not fit the model.
+    #[error("[coupling]: {0}")]
+    Coupling(String),
     #[error("{context}: {message}")]
     Torch { context: String, message: String },
     #[error("CUDA {context}: {message}")]
@@ -98,4 +101,57 @@ pub fn torch_message(e: &tch::TchError) -> String {
         .join(" ")
         .trim()
         .to_string()
+}
+
+/// A libtorch error raised inside a TorchScript module, in full: the TorchScript traceback
+/// (every frame, with the code lines) and the error at its end, without libtorch's C++
+/// frames. An error without a traceback gives [`torch_message`].
+pub fn torch_traceback(e: &tch::TchError) -> String {
+    let text = e.to_string();
+    if !text.contains("Traceback of TorchScript") {
+        return torch_message(e);
+    }
+    text.lines()
+        .take_while(|l| !l.trim_start().starts_with("Exception raised from"))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("frame #"))
+        .collect::<Vec<_>>()
+        .join("\n    ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: only the first lines of a TorchScript traceback were shown.
+    #[test]
+    fn a_torchscript_traceback_is_kept_whole() {
+        let text = "The following operation failed in the TorchScript interpreter.\n\
+                    Traceback of TorchScript, serialized code (most recent call last):\n\
+                    \x20 File \"code/__torch__.py\", line 8, in forward\n\
+                    \x20   x0 = self.inner(x)\n\
+                    \x20 File \"code/__torch__/inner.py\", line 4, in forward\n\
+                    \x20   _0 = torch.relu(torch.matmul(x, self.w))\n\
+                    \x20        ~~~~~~~~~~~~ <--- HERE\n\
+                    RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x2 and 3x3)\n\
+                    Exception raised from meta at aten/src/ATen/native/LinearAlgebra.cpp:190\n\
+                    frame #0: c10::Error::Error() + 0x1\n";
+        let e = tch::TchError::Torch(text.into());
+        let shown = torch_traceback(&e);
+        for part in [
+            "line 8, in forward",
+            "code/__torch__/inner.py\", line 4",
+            "torch.matmul(x, self.w)",
+            "RuntimeError: mat1 and mat2 shapes cannot be multiplied",
+        ] {
+            assert!(shown.contains(part), "{part:?} missing:\n{shown}");
+        }
+        assert!(
+            !shown.contains("frame #0") && !shown.contains("Exception raised"),
+            "{shown}"
+        );
+        assert!(
+            !torch_message(&e).contains("RuntimeError"),
+            "the short form drops it"
+        );
+    }
 }

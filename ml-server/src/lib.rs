@@ -28,6 +28,7 @@ pub mod gpu;
 pub mod models;
 pub mod npy;
 pub mod pth;
+pub mod startup;
 pub mod weights;
 mod zip;
 

@@ -82,10 +82,7 @@ fn main() -> ExitCode {
             print!("{e}");
             return ExitCode::SUCCESS;
         }
-        Err(e) => {
-            eprintln!("ml-server: {}", one_line(&e.to_string()));
-            return ExitCode::from(2);
-        }
+        Err(e) => return refuse(&one_line(&e.to_string())),
     };
     // Every ML rank logs its own set-up line: info on all of them.
     coupler::rundir::init_logging(true);
@@ -98,31 +95,37 @@ fn main() -> ExitCode {
         ) => Some(config.clone()),
     };
     let Some(config) = config else {
-        eprintln!(
-            "ml-server: no experiment file: give --config FILE (or a command: check, infer, bench)"
+        return refuse(
+            "no experiment file: give --config FILE (or a command: check, infer, bench)",
         );
-        return ExitCode::from(2);
+    };
+    let weights = cli.weights.as_deref();
+    let Some(command) = cli.command else {
+        return serve::serve(&config, weights);
     };
     if !config.is_file() {
-        eprintln!("ml-server: {}: no such experiment file", config.display());
+        let what = if config.is_dir() {
+            "is a folder, not an experiment file"
+        } else {
+            "no such experiment file"
+        };
+        eprintln!("ml-server: {}: {what}", config.display());
         return ExitCode::from(2);
     }
-    let weights = cli.weights.as_deref();
-    let result = match cli.command {
-        None => return serve::serve(&config, weights),
-        Some(Command::Check { size, .. }) => check(&config, weights, size),
-        Some(Command::Infer {
+    let result = match command {
+        Command::Check { size, .. } => check(&config, weights, size),
+        Command::Infer {
             input,
             output,
             halo,
             ..
-        }) => infer(&config, weights, &input, &output, halo),
-        Some(Command::Bench {
+        } => infer(&config, weights, &input, &output, halo),
+        Command::Bench {
             repeats,
             warmup,
             max_cells,
             ..
-        }) => run_bench(&config, weights, warmup, repeats, max_cells),
+        } => run_bench(&config, weights, warmup, repeats, max_cells),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,6 +134,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A usage error: under an MPI launcher this rank first joins the launch with the reason,
+/// so that the other programs stop at once instead of waiting for it in `MPI_Init`.
+fn refuse(reason: &str) -> ExitCode {
+    let (report, message) = coupler::launch::refuse(ml_server::startup::COMPONENT, reason);
+    if report {
+        eprintln!("ml-server: {message}");
+    }
+    ExitCode::from(2)
 }
 
 /// clap's message on one line: its first line, joined with the next when it ends in ':'.
@@ -154,10 +167,12 @@ fn load_config(file: &Path, weights: Option<&Path>) -> anyhow::Result<MlConfig> 
 }
 
 fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()> {
-    let cfg = load_config(file, weights)?;
+    let exp = coupler::ExperimentFile::load(file)?;
+    let cfg = MlConfig::from_experiment_and_cli(&exp, weights)?;
     let device = device::select(cfg.device_request()?, device::local_rank())?;
     let model = ml_server::models::build(&cfg, device).context("loading the model")?;
     let info = model.info().clone();
+    let problems = ml_server::startup::coupled_problems(&exp, weights, &info);
     let shape = BatchShape {
         levels: 1,
         ny: size,
@@ -175,7 +190,11 @@ fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()>
     );
     anyhow::ensure!(
         out.iter().all(|v| v.is_finite()),
-        "the dummy batch gave non-finite forcing"
+        "the dummy batch gave non-finite forcing: {}",
+        match cfg.model_file() {
+            Some(f) => format!("the model file {} holds non-finite weights, or [ml] input_scale / output_scale overflow", f.display()),
+            None => "the [ml] transforms (input_scale, output_scale) or the analytic model's settings overflow".into(),
+        }
     );
     let side = 2 * info.receptive_radius + 1;
     println!("model:            {}", info.name);
@@ -201,6 +220,19 @@ fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()>
     println!(
         "transforms:       input ×{}, output ×{:e}, {mode} output, mask {}",
         cfg.input_scale, cfg.output_scale, cfg.mask
+    );
+    match exp.coupling() {
+        Ok(Some(c)) if problems.is_empty() => println!(
+            "coupled run:      ok ({} exchanges; the ML side's start-up accepts the file)",
+            c.exchanges.len()
+        ),
+        Ok(None) => println!("coupled run:      none (no [coupling] table)"),
+        _ => {}
+    }
+    anyhow::ensure!(
+        problems.is_empty(),
+        "the coupled run would refuse this file:\n  {}",
+        problems.join("\n  ")
     );
     Ok(())
 }

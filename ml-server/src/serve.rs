@@ -13,24 +13,17 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
-use coupler::config::{CouplingConfig, Exchange};
+use coupler::config::CouplingConfig;
 use coupler::fault::{Faults, Point};
+use coupler::launch::{self, Intent};
 use coupler::signals::{self, Signal};
-use coupler::{Coupler, CouplerError, ExperimentFile, FieldDef, GridPoint, Region};
+use coupler::{Coupler, CouplerError, FieldDef, GridPoint, Region};
 use ml_server::config::MlConfig;
 use ml_server::device;
-use ml_server::engine::{check_halo, BatchShape, Engine};
-use ml_server::models::{self, ModelInfo};
+use ml_server::engine::{BatchShape, Engine};
+use ml_server::models;
+use ml_server::startup::{self, Plan, ServeStart, COMPONENT};
 use mpi::topology::Communicator;
-
-const COMPONENT: &str = "ml";
-
-/// What the `[coupling]` table says the ML component receives.
-struct Plan {
-    levels: usize,
-    halo: usize,
-    masks: bool,
-}
 
 /// Serves the experiment in `file` as component "ml". Errors are printed before
 /// MPI is finalised (a peer may abort the job while this rank finalises).
@@ -46,10 +39,19 @@ pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
     match serve_with(&universe, file, weights) {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(signal)) => ExitCode::from(signal.exit_code()),
-        Err(e) => {
-            eprintln!("ml-server: {e:#}");
-            ExitCode::FAILURE
-        }
+        // A launch that cannot start: every rank has the message, world rank 0 prints it.
+        Err(e) => match e.downcast_ref::<CouplerError>() {
+            Some(CouplerError::Launch { report, message }) => {
+                if *report {
+                    eprintln!("ml-server: {message}");
+                }
+                ExitCode::from(2)
+            }
+            _ => {
+                eprintln!("ml-server: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -60,10 +62,17 @@ fn serve_with(
     weights: Option<&Path>,
 ) -> anyhow::Result<Option<Signal>> {
     let world = universe.world();
-    let exp = ExperimentFile::load(file)?;
-    let coupling = exp
-        .coupling()?
-        .ok_or_else(|| anyhow!("{}: no [coupling] table: nothing to serve", file.display()))?;
+    // Every rank joins the launch, even with a bad file: the ocean then stops at once too.
+    let start = match startup::prepare_serve(file, weights) {
+        Ok(start) => start,
+        Err(e) => {
+            let reason = format!("{e}");
+            return Err(launch::join(&world, COMPONENT, Intent::Failed(&reason))
+                .err()
+                .map_or_else(|| anyhow!(reason), anyhow::Error::new));
+        }
+    };
+    let coupling = start.coupling.clone();
     let mut cpl = Coupler::init(&world, COMPONENT, &coupling)?;
     // From here on a start-up error goes through abandon(): every rank of every component
     // then stops at once with this rank's reason, instead of waiting for the timeout.
@@ -79,7 +88,7 @@ fn serve_with(
         model,
         plan,
         region,
-    } = match prepare(&exp, file, weights, &coupling, &mut cpl) {
+    } = match prepare(start, file, &mut cpl) {
         Ok(p) => p,
         Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
     };
@@ -214,25 +223,18 @@ struct Prepared {
 
 /// Reads `[ml]`, picks the device, loads the model, checks it against the exchanges and
 /// declares this rank's strip of rows of the `[coupling] grid`.
-fn prepare(
-    exp: &ExperimentFile,
-    file: &Path,
-    weights: Option<&Path>,
-    coupling: &CouplingConfig,
-    cpl: &mut Coupler,
-) -> anyhow::Result<Prepared> {
-    let ml = MlConfig::from_experiment_and_cli(exp, weights)?;
-    let run = exp.run()?;
-    let (nx, ny) = coupling.grid.ok_or_else(|| {
-        anyhow!(
-            "{}: [coupling] grid = [nx, ny] is needed: the ML ranks split that grid among themselves",
-            file.display()
-        )
-    })?;
-    let device = device::select(ml.device_request()?, device::local_rank())?;
+fn prepare(start: ServeStart, file: &Path, cpl: &mut Coupler) -> anyhow::Result<Prepared> {
+    let ServeStart {
+        ml,
+        run,
+        coupling,
+        grid: (nx, ny),
+        device,
+    } = start;
+    let device = device::select(device, device::local_rank())?;
     let model = models::build(&ml, device).context("loading the model")?;
     let plan =
-        plan(coupling, model.info()).with_context(|| format!("{}: [coupling]", file.display()))?;
+        startup::plan(&coupling, model.info()).with_context(|| file.display().to_string())?;
     let (rank, size) = (
         cpl.local_comm().rank() as usize,
         cpl.local_comm().size() as usize,
@@ -273,57 +275,6 @@ fn prepare(
         model,
         plan,
         region,
-    })
-}
-
-/// Finds the ML component's exchanges and checks them against the model.
-fn plan(coupling: &CouplingConfig, info: &ModelInfo) -> anyhow::Result<Plan> {
-    let find_in = |field: &str| -> Option<&Exchange> {
-        coupling
-            .exchanges
-            .iter()
-            .find(|e| e.dst.component == COMPONENT && e.dst.field == field)
-    };
-    let find_out = |field: &str| {
-        coupling
-            .exchanges
-            .iter()
-            .any(|e| e.src.component == COMPONENT && e.src.field == field)
-    };
-    let (u, v) = match (find_in("u"), find_in("v")) {
-        (Some(u), Some(v)) => (u, v),
-        _ => bail!("the model takes 2 input channels (u, v) but the exchanges do not send both ml.u and ml.v"),
-    };
-    for out in ["sx", "sy"] {
-        if !find_out(out) {
-            bail!("the model gives 2 output channels (sx, sy) but no exchange sends ml.{out}");
-        }
-    }
-    for e in [u, v] {
-        check_halo(&e.dst.field, e.halo, info).with_context(|| e.key())?;
-    }
-    if u.levels != v.levels || u.halo != v.halo {
-        bail!(
-            "ml.u ({} levels, halo {}) and ml.v ({} levels, halo {}) must match: they are stacked as channels",
-            u.levels,
-            u.halo,
-            v.levels,
-            v.halo
-        );
-    }
-    let masks = match (find_in("mask_u"), find_in("mask_v")) {
-        (Some(mu), Some(mv)) if mu.halo == u.halo && mv.halo == u.halo => true,
-        (Some(_), Some(_)) => bail!(
-            "ml.mask_u and ml.mask_v must have the halo of ml.u ({})",
-            u.halo
-        ),
-        (None, None) => false,
-        _ => bail!("send both ml.mask_u and ml.mask_v, or neither"),
-    };
-    Ok(Plan {
-        levels: u.levels,
-        halo: u.halo,
-        masks,
     })
 }
 

@@ -356,6 +356,10 @@ impl OceanConfig {
                 forcing.max_abs
             ));
         }
+        // First: the grid that does not fit is the problem to fix before any other.
+        if let Err(m) = crate::startup::check_memory(p.nx, p.ny, crate::startup::job_memory()) {
+            bad.insert(0, format!("ocean.grid: {m}"));
+        }
         if !bad.is_empty() {
             return Err(OceanError::InvalidParams(bad));
         }

@@ -25,7 +25,8 @@
 //! The binary (`src/main.rs`) reads like the experiment: configuration →
 //! [`simulation::Simulation`] (grid, decomposition, physics, restart) → optional
 //! [`coupled::OceanCoupling`] → `run` (time loop with output schedules). Module map:
-//! [`params`] and [`config`] (parameters, `[ocean]` table), [`grid`], [`field`],
+//! [`params`] and [`config`] (parameters, `[ocean]` table), [`startup`] (the checks before
+//! the launch is joined), [`grid`], [`field`],
 //! [`halo`], [`domain`] (decomposition and MPI), [`physics`] (one module per term),
 //! [`timestepper`] (RK4), [`diagnostics`], [`output`], [`checkpoint`], [`progress`],
 //! [`bench`], [`plot`] (PNG figures of a run's output).
@@ -46,6 +47,7 @@ pub mod physics;
 pub mod plot;
 pub mod progress;
 pub mod simulation;
+pub mod startup;
 pub mod state;
 pub mod timestepper;
 

@@ -16,12 +16,13 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use coupler::fault::{Faults, Point};
+use coupler::launch::{self, Intent};
 use coupler::{Coupler, ExperimentFile};
 use mpi::traits::*;
 
-use ocean_model::config::OceanConfig;
 use ocean_model::coupled::{OceanCoupling, COMPONENT};
 use ocean_model::simulation::{Simulation, Stopped};
+use ocean_model::startup::{self, Overrides, Start};
 
 #[derive(Parser)]
 #[command(
@@ -76,8 +77,14 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
+            // Under a launcher, join it first: the other programs then stop at once.
             let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("invalid arguments"));
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            let reason = line.trim_start_matches("error: ");
+            let (report, message) = coupler::launch::refuse(COMPONENT, reason);
+            if report {
+                eprintln!("error: {message}");
+            }
             return ExitCode::from(USAGE_ERROR);
         }
         Err(e) => {
@@ -144,41 +151,38 @@ fn chain(e: &anyhow::Error) -> String {
 
 fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<()> {
     let bad = |e: &dyn std::fmt::Display| anyhow::Error::new(ConfigProblem(e.to_string()));
-    let path = cli
-        .config
-        .as_ref()
-        .ok_or_else(|| bad(&"--config FILE is required (or use `ocean-model bench`)"))?;
-    let exp = ExperimentFile::load(path).map_err(|e| bad(&e))?;
-    let run = exp.run().map_err(|e| bad(&e))?;
-    let coupling = exp.coupling().map_err(|e| bad(&e))?;
-    // Every component reads the file, [run] and [coupling] alike, and fails alike above;
-    // [ocean] only the ocean checks, so in a coupled run its problems go through abandon()
-    // below, and the ML side stops at once instead of waiting for the timeout.
-    let in_file = |e: ocean_model::OceanError| bad(&format_args!("{}: {e}", path.display()));
-    let setup = || -> anyhow::Result<ocean_model::config::Setup> {
-        let ocean: OceanConfig = exp
-            .section("ocean")
-            .map_err(|e| bad(&e))?
-            .unwrap_or_default();
-        let run_dir = cli.output_dir.clone().unwrap_or_else(|| run.run_dir());
-        let mut setup = ocean.resolve(run.duration_s, run_dir).map_err(in_file)?;
-        if let Some(cfg) = &coupling {
-            setup.check_coupling(cfg).map_err(in_file)?;
-        }
-        if let Some(steps) = cli.steps {
-            setup.plan.steps = steps;
-        }
-        if cli.restart.is_some() {
-            setup.plan.restart = cli.restart.clone();
-        }
-        Ok(setup)
+    let overrides = Overrides {
+        steps: cli.steps,
+        output_dir: cli.output_dir.clone(),
+        restart: cli.restart.clone(),
     };
-    let setup = setup();
+    let start = match &cli.config {
+        None => Err("--config FILE is required (or use `ocean-model bench`)".to_string()),
+        Some(path) => startup::prepare(path, &overrides).map_err(|e| e.to_string()),
+    };
+    // Every rank joins the launch, with its start-up problem if it has one: a peer component
+    // then stops at once with this reason (and this one with a peer's).
+    let Start {
+        run,
+        coupling,
+        setup,
+    } = match start {
+        Ok(start) => start,
+        Err(reason) => {
+            return Err(
+                match launch::join(world, COMPONENT, Intent::Failed(&reason)) {
+                    Err(e) => bad(&e),
+                    Ok(_) => bad(&reason),
+                },
+            )
+        }
+    };
+    let path = cli.config.as_deref().unwrap_or(Path::new(""));
     let started = Instant::now();
 
     match coupling {
         None => {
-            let setup = setup?;
+            launch::join(world, COMPONENT, Intent::Alone(path)).map_err(|e| bad(&e))?;
             let run_dir = setup.plan.run_dir.clone();
             start_run_dir(world.rank() == 0, path, &run_dir);
             let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
@@ -193,21 +197,10 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             }
         }
         Some(cfg) => {
-            let mut cpl = match (Coupler::init(world, COMPONENT, &cfg), &setup) {
-                (Ok(cpl), _) => cpl,
-                // The experiment file's own problem first: it is the one to fix.
-                (Err(e), Err(problem)) => {
-                    return Err(bad(&format!(
-                        "{problem:#}\n(and joining the coupled job failed too: {e})"
-                    )))
-                }
-                (Err(e), Ok(_)) => {
-                    return Err(anyhow::Error::new(e).context("joining the coupled job"))
-                }
-            };
-            let setup = match setup {
-                Ok(setup) => setup,
-                Err(e) => return Err(bad(&cpl.abandon(&format!("{e:#}")))),
+            let mut cpl = match Coupler::init(world, COMPONENT, &cfg) {
+                Ok(cpl) => cpl,
+                Err(e) if e.is_collective() => return Err(bad(&e)),
+                Err(e) => return Err(anyhow::Error::new(e).context("joining the coupled job")),
             };
             let (run_dir, levels) = (setup.plan.run_dir.clone(), setup.params.levels);
             let comm = cpl.local_comm().duplicate();

@@ -154,8 +154,9 @@ impl Params {
         velocity * self.dx().min(self.dy())
     }
 
-    /// Time step from the gravity-wave CFL condition c dt (1/dx + 1/dy) ≤ safety,
-    /// rounded down to a divisor of one day so hourly and daily output fall on steps (s).
+    /// Time step from the gravity-wave CFL condition c dt (1/dx + 1/dy) ≤ safety (s). A limit
+    /// of 1 s or more is rounded down to a whole number of seconds that divides one day, so
+    /// hourly and daily output fall on steps; a limit below 1 s is used as it is.
     /// At most one day, so a zero wave speed (an infinite CFL step) still gives a number
     /// at once; `validate` then names the bad parameter.
     pub fn default_dt(&self, safety: f64) -> f64 {

@@ -208,6 +208,24 @@ const CASES: &[Bad] = &[
         says: &["coupling.grid = [64, 32]: must be the ocean's grid, ocean.grid nx, ny = [64, 64]"],
     },
     Bad {
+        what: "an output_dir that cannot be made",
+        seed: DEFAULT,
+        edit: ("output_dir = \"out\"", "output_dir = \"/dev/null/out\""),
+        programs: &[Ocean],
+        says: &["run.output_dir = \"/dev/null/out\": /dev/null is a file, so the run directory /dev/null/out/double_gyre_64 cannot be made"],
+    },
+    Bad {
+        what: "a grid beyond any machine's memory",
+        seed: DEFAULT,
+        edit: (
+            "nx = 64                      # cells in x\nny = 64 ",
+            "nx = 32768\nny = 32768 ",
+        ),
+        programs: &[Ocean],
+        says: &["invalid ocean parameters:\n  ocean.grid: nx × ny = 32768 × 32768 (1.074e9 cells) \
+                needs about 247 GB"],
+    },
+    Bad {
         what: "a missing weights file",
         seed: GZ21,
         edit: ("gz21/trained_model.pth", "gz21/absent_model.pth"),
@@ -349,4 +367,53 @@ fn the_ocean_binary_names_the_file_of_a_bad_ocean_table() {
         file.display()
     );
     assert!(out.stderr.contains(&expected), "{}", out.output());
+}
+
+/// The real binaries, for every row edited from the default experiment (its relative paths
+/// need no neighbours): each prints the same message as the start-up functions above, with
+/// a usage exit code, under mpiexec for the coupled programs.
+#[test]
+fn the_binaries_print_what_their_start_up_functions_say() {
+    let dir = scratch_dir("config-errors-binaries");
+    let text = std::fs::read_to_string(repo().join(DEFAULT)).expect("the default config");
+    let mut wrong = Vec::new();
+    for (k, bad) in CASES.iter().filter(|b| b.seed == DEFAULT).enumerate() {
+        let file = dir.join(format!("edited{k}.toml"));
+        std::fs::write(&file, text.replacen(bad.edit.0, bad.edit.1, 1)).expect("scratch");
+        let program = bad.programs[0];
+        let mut cmd = match program {
+            Ocean | MlServe => {
+                let mut cmd = std::process::Command::new(mpiexec());
+                let bin = if matches!(program, Ocean) {
+                    "ocean-model"
+                } else {
+                    "ml-server"
+                };
+                cmd.args(["-n", "1"]).arg(workspace_bin(bin));
+                cmd
+            }
+            MlOffline => {
+                let mut cmd = std::process::Command::new(workspace_bin("ml-server"));
+                cmd.arg("check");
+                cmd
+            }
+        };
+        cmd.arg("--config").arg(&file);
+        let out = run_with_limit(cmd, &dir, Duration::from_secs(60));
+        let expected_code = if matches!(program, MlOffline) { 1 } else { 2 };
+        let name = format!("edited{k}.toml");
+        let missing: Vec<&str> = std::iter::once(name.as_str())
+            .chain(bad.says.iter().copied())
+            .filter(|s| !out.stderr.contains(s))
+            .collect();
+        if out.code != Some(expected_code) || !missing.is_empty() {
+            wrong.push(format!(
+                "{} ({program:?}): exit {:?}, {missing:?} missing:\n{}",
+                bad.what,
+                out.code,
+                out.output()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }

@@ -9,7 +9,7 @@ use tch::{CModule, Device, Kind, Tensor};
 
 use super::{tch_ok, Model, ModelInfo};
 use crate::config::TorchScriptConfig;
-use crate::error::{torch_message, MlError};
+use crate::error::{torch_message, torch_traceback, MlError};
 
 /// A loaded TorchScript module and its channel maps.
 pub struct TorchScript {
@@ -113,10 +113,10 @@ impl Model for TorchScript {
         let shape = input.size();
         let y = self.module.forward_ts(&[&input]).map_err(|e| {
             self.mismatch(format!(
-                "forward(one tensor of shape {shape:?}) failed: {} (the module must take a single \
-                 [N, {}, H, W] tensor: check [ml.torchscript] inputs)",
-                torch_message(&e),
-                self.config.inputs.len()
+                "forward(one tensor of shape {shape:?}) failed (the module must take a single \
+                 [N, {}, H, W] tensor: check [ml.torchscript] inputs):\n    {}",
+                self.config.inputs.len(),
+                torch_traceback(&e),
             ))
         })?;
         let got = y.size();

@@ -1,12 +1,15 @@
-//! The start-up checks of the two programs, as their `main`s run them before any exchange,
-//! shared by the config fuzz and the table of bad configurations.
+//! The start-up checks of the two programs — `ocean_model::startup` and `ml_server::startup`,
+//! which their `main`s call before they join the launch — driven for the config fuzz and the
+//! table of bad configurations, with an independent look at what they accept.
 
 use std::path::{Path, PathBuf};
 
 use coupler::config::{CouplingConfig, Period};
 use coupler::{ExperimentFile, RunConfig};
 use ml_server::config::{MlConfig, ModelKind};
-use ocean_model::config::{OceanConfig, Setup};
+use ml_server::startup as ml_startup;
+use ocean_model::config::Setup;
+use ocean_model::startup::{self as ocean_startup, Overrides};
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,9 +30,9 @@ pub enum Input<'a> {
 /// What each program's start-up makes of one experiment file: `Ok`, or the message it prints.
 #[derive(Debug)]
 pub struct Verdicts {
-    /// `ocean-model --config FILE` up to `Coupler::init` (ocean-model/src/main.rs `run`).
+    /// `ocean-model --config FILE` before it joins: `ocean_model::startup::prepare`.
     pub ocean: Result<(), String>,
-    /// `ml-server --config FILE` up to loading the model (ml-server/src/serve.rs `prepare`).
+    /// `ml-server --config FILE` before it joins: `ml_server::startup::prepare_serve`.
     pub ml_serve: Result<(), String>,
     /// `ml-server check|infer|bench --config FILE`: `MlConfig::load`.
     pub ml_offline: Result<(), String>,
@@ -55,13 +58,30 @@ pub fn start_up(input: &Input) -> Verdicts {
         }
     };
     let mut invalid = Vec::new();
-    let ocean = ocean_start(&exp).map(|(run, setup, coupling)| {
-        invalid.extend(ocean_flaws(&run, &setup, coupling.as_ref()));
-    });
-    let ml_serve = ml_serve_start(&exp).map(|(ml, coupling)| {
-        invalid.extend(ml_flaws(&ml));
-        invalid.extend(coupling_flaws(&coupling));
-    });
+    // The very functions the binaries call before they join the launch.
+    let ocean = match input {
+        Input::Text { .. } => ocean_startup::prepare_experiment(&exp, &Overrides::default()),
+        Input::File(path) => ocean_startup::prepare(path, &Overrides::default()),
+    };
+    let ocean = ocean
+        .map(|start| {
+            invalid.extend(ocean_flaws(
+                &start.run,
+                &start.setup,
+                start.coupling.as_ref(),
+            ))
+        })
+        .map_err(|e| e.to_string());
+    let ml_serve = match input {
+        Input::Text { .. } => ml_startup::prepare_serve_experiment(&exp, None),
+        Input::File(path) => ml_startup::prepare_serve(path, None),
+    };
+    let ml_serve = ml_serve
+        .map(|start| {
+            invalid.extend(ml_flaws(&start.ml));
+            invalid.extend(coupling_flaws(&start.coupling));
+        })
+        .map_err(|e| e.to_string());
     let ml_offline = match input {
         Input::Text { .. } => MlConfig::from_experiment(&exp),
         Input::File(path) => MlConfig::load(path),
@@ -75,44 +95,6 @@ pub fn start_up(input: &Input) -> Verdicts {
         ml_offline,
         accepted_but_invalid: invalid,
     }
-}
-
-/// The ocean's checks, in the order of ocean-model/src/main.rs `run`, which prefixes the
-/// experiment file to the errors of `resolve` and `check_coupling`.
-#[allow(clippy::type_complexity)]
-fn ocean_start(exp: &ExperimentFile) -> Result<(RunConfig, Setup, Option<CouplingConfig>), String> {
-    let file = exp.path().display();
-    let run = exp.run().map_err(|e| e.to_string())?;
-    let ocean: OceanConfig = exp
-        .section("ocean")
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
-    let coupling = exp.coupling().map_err(|e| e.to_string())?;
-    let setup = ocean
-        .resolve(run.duration_s, run.run_dir())
-        .map_err(|e| format!("{file}: {e}"))?;
-    if let Some(coupling) = &coupling {
-        setup
-            .check_coupling(coupling)
-            .map_err(|e| format!("{file}: {e}"))?;
-    }
-    Ok((run, setup, coupling))
-}
-
-/// The ML server's checks before it loads the model, in the order of ml-server/src/serve.rs.
-fn ml_serve_start(exp: &ExperimentFile) -> Result<(MlConfig, CouplingConfig), String> {
-    let file = exp.path().display();
-    let coupling = exp
-        .coupling()
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{file}: no [coupling] table: nothing to serve"))?;
-    let ml = MlConfig::from_experiment(exp).map_err(|e| e.to_string())?;
-    exp.run().map_err(|e| e.to_string())?;
-    coupling
-        .grid
-        .ok_or_else(|| format!("{file}: [coupling] grid = [nx, ny] is needed"))?;
-    ml.device_request().map_err(|e| format!("{file}: {e}"))?;
-    Ok((ml, coupling))
 }
 
 /// What is wrong with an ocean set-up that start-up accepted (nothing, if all is well).

@@ -173,12 +173,13 @@ impl Job {
     /// Waits for the end of the job (killing it at the limit, a failed test); returns it and
     /// the time from `since` to its end.
     pub fn wait(mut self, since: Instant) -> (Outcome, Duration) {
-        let code = loop {
+        use std::os::unix::process::ExitStatusExt;
+        let (code, signal, hit_limit) = loop {
             match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status.code().unwrap_or(-1)),
+                Ok(Some(status)) => break (status.code(), status.signal(), false),
                 Ok(None) if self.started.elapsed() > LIMIT => {
                     self.kill();
-                    break None;
+                    break (None, Some(libc::SIGKILL), true);
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
                 Err(e) => panic!("waiting for mpiexec: {e}"),
@@ -189,6 +190,8 @@ impl Job {
         let [out, err] = self.readers;
         let outcome = Outcome {
             code,
+            signal,
+            hit_limit,
             stdout: out.join().unwrap_or_default(),
             stderr: err.join().unwrap_or_default(),
             elapsed: self.started.elapsed(),
