@@ -6,7 +6,6 @@
 //! bit-for-bit restart from it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -58,7 +57,7 @@ fn experiment(test: &str, timeout_s: u64, check: &str) -> (PathBuf, String) {
 /// Runs the coupled job in `dir` with `fault` in the environment; `ocean_args` are added
 /// to the ocean's command line.
 fn launch(dir: &Path, cfg: &str, fault: Option<&str>, ocean_args: &[&str]) -> Outcome {
-    let mut cmd = Command::new(mpiexec());
+    let mut cmd = mpiexec();
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))
         .args(["--config", cfg])
