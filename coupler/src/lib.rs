@@ -38,6 +38,7 @@ mod coupler;
 pub mod error;
 pub mod fault;
 mod handshake;
+mod launcher;
 mod link;
 pub mod routes;
 pub mod rundir;
