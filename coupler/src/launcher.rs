@@ -26,9 +26,9 @@ pub fn slurm_singleton_hint(world_size: usize) -> String {
 fn singleton_hint(tasks: usize, world_size: usize, library: &str) -> String {
     let name = library
         .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("unknown MPI library");
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown MPI library".to_string());
     let name: String = name.chars().take(80).collect();
     let advice = match likely_plugin(library) {
         Some(p) => format!(
@@ -90,7 +90,7 @@ mod tests {
             h.contains("3 tasks but this rank's MPI world only 1"),
             "{h}"
         );
-        assert!(h.contains("(MPICH Version:      5.0.2)"), "{h}");
+        assert!(h.contains("(MPICH Version: 5.0.2)"), "{h}");
         assert!(h.contains("srun --mpi=pmi2"), "{h}");
         let h = singleton_hint(5, 1, "");
         assert!(
