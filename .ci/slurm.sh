@@ -54,11 +54,15 @@ rm -rf "$etc" "$state" "$work/spool"
 mkdir -p "$etc" "$state" "$work/spool" "$log"
 host=$(hostname -s)
 export SLURM_CONF=$etc/slurm.conf
+# Job ids never repeat across runs (FirstJobId from the clock): MPICH names its shared
+# memory after the PMI job name (Slurm's job and step ids), and a segment left behind by a
+# killed job made a later job with the same id hang in MPI_Init.
 # Two node daemons on this one machine: c1 (partition cpu) and g1 (partition gpu, with
 # stand-in GPUs). A heterogeneous job needs them: the backfill scheduler, which alone
 # starts heterogeneous jobs, plans whole nodes, so two components never share one node.
 cat > "$SLURM_CONF" <<CONF
 ClusterName=eddylink-ci
+FirstJobId=$(( $(date +%s) % 60000000 + 1000 ))
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=6917
 SlurmUser=root
@@ -111,6 +115,7 @@ stop_daemons() {
   sleep 1
 }
 trap stop_daemons EXIT
+trap 'exit 143' TERM INT
 if ! munge -n > /dev/null 2>&1; then
   mkdir -p /run/munge /var/lib/munge /var/log/munge /etc/munge
   [ -s /etc/munge/munge.key ] || dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
@@ -261,10 +266,14 @@ reference=$work/reference cancelled=$work/scancel limited=$work/time-limit
 experiment "$reference" "$long"
 experiment "$cancelled" "$long"
 experiment "$limited" "$long"
+# One job at a time, so that each runs at the speed the length was chosen for.
 ref_id=$(submit "$reference" --ntasks=3 --gpus=1 --time=15)
-started_running "$ref_id" "$reference" || echo "note: the reference job $ref_id made no progress in 120 s"
-limit_id=$(submit "$limited" --ntasks=3 --gpus=1 --time=1 --signal=USR1@30)
+wait_gone "$ref_id" 900
+limit_id=$(submit "$limited" --ntasks=3 --gpus=1 --time=1 --signal=TERM@30)
 started_running "$limit_id" "$limited" || echo "note: the time-limited job $limit_id made no progress in 120 s"
+wait_gone "$limit_id" 300
+limit_rc=$(exit_code "$limit_id")
+limit_run=$(scontrol show job "$limit_id" 2>/dev/null | sed -n 's/.* RunTime=\([^ ]*\).*/\1/p' | head -n 1)
 cancel_id=$(submit "$cancelled" --ntasks=3 --gpus=1 --time=15)
 if started_running "$cancel_id" "$cancelled"; then
   sleep 10
@@ -275,9 +284,6 @@ scancel "$cancel_id"
 t0=$SECONDS
 wait_gone "$cancel_id" 120
 cancel_s=$((SECONDS - t0))
-wait_gone "$limit_id" 300
-limit_rc=$(exit_code "$limit_id")
-limit_run=$(scontrol show job "$limit_id" 2>/dev/null | sed -n 's/.* RunTime=\([^ ]*\).*/\1/p' | head -n 1)
 if ! wait_gone "$ref_id" 900 || [ "$(exit_code "$ref_id")" != 0:0 ]; then
   fail stopped-runs "the reference run (job $ref_id) did not end cleanly: ExitCode=$(exit_code "$ref_id") $(tail -n 3 "$reference/eddylink-$ref_id.log")"
   summary
@@ -314,7 +320,7 @@ check_stopped() {
 }
 ci_start "scancel of a running job"
 check_stopped scancel "$cancelled" "$cancel_id" "job $cancel_id ended ${cancel_s} s after scancel (ExitCode=$(exit_code "$cancel_id"))"
-ci_start "a time limit (1 min, USR1 30 s before) shorter than the run"
+ci_start "a time limit (1 min, SIGTERM 30 s before) shorter than the run"
 check_stopped time-limit "$limited" "$limit_id" "job $limit_id ran $limit_run (ExitCode=$limit_rc)"
 
 summary
