@@ -269,7 +269,7 @@ experiment "$limited" "$long"
 # One job at a time, so that each runs at the speed the length was chosen for.
 ref_id=$(submit "$reference" --ntasks=3 --gpus=1 --time=15)
 wait_gone "$ref_id" 900
-limit_id=$(submit "$limited" --ntasks=3 --gpus=1 --time=1 --signal=TERM@30)
+limit_id=$(submit "$limited" --ntasks=3 --gpus=1 --time=1 --signal=TERM@10)
 started_running "$limit_id" "$limited" || echo "note: the time-limited job $limit_id made no progress in 120 s"
 wait_gone "$limit_id" 300
 limit_rc=$(exit_code "$limit_id")
@@ -320,7 +320,7 @@ check_stopped() {
 }
 ci_start "scancel of a running job"
 check_stopped scancel "$cancelled" "$cancel_id" "job $cancel_id ended ${cancel_s} s after scancel (ExitCode=$(exit_code "$cancel_id"))"
-ci_start "a time limit (1 min, SIGTERM 30 s before) shorter than the run"
+ci_start "a time limit (1 min, SIGTERM 10 s before) shorter than the run"
 check_stopped time-limit "$limited" "$limit_id" "job $limit_id ran $limit_run (ExitCode=$limit_rc)"
 
 summary
