@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
 # Runs a coupled experiment on this machine: ocean-model and ml-server in one MPMD launch.
 #
-#   jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--dry-run]
+#   jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--weights FILE] [--dry-run]
 #
 # OCEAN_RANKS CPU ranks run the ocean (it scales with cores: give it most of them);
 # ML_RANKS ranks run the ML server (one per GPU is typical; 1 is plenty on a CPU).
-# A config without a [coupling] table runs the ocean alone. --dry-run prints the exact
-# command and runs nothing. Binaries come from target/release (EDDYLINK_BIN_DIR to
-# override); mpiexec from scripts/setup.sh's choice, EDDYLINK_MPIEXEC, or PATH.
+# A config without a [coupling] table runs the ocean alone. --weights is passed to
+# ml-server (it replaces [ml.fullycnn] weights or [ml.torchscript] file). --dry-run prints
+# the exact command and runs nothing. Binaries come from target/release (EDDYLINK_BIN_DIR
+# to override); mpiexec from scripts/setup.sh's choice, EDDYLINK_MPIEXEC, or PATH, with the
+# flags its MPI needs (EDDYLINK_MPIEXEC_FLAGS, else found by scripts/mpiexec-flags.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-usage() { echo "usage: jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--dry-run]" >&2; exit 2; }
+usage() { echo "usage: jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--weights FILE] [--dry-run]" >&2; exit 2; }
 
 dry_run=0
+weights=""
 args=()
-for a in "$@"; do
-  case "$a" in
+while [ $# -gt 0 ]; do
+  case "$1" in
     --dry-run) dry_run=1 ;;
+    --weights) [ $# -ge 2 ] || { echo "jobs/local.sh: --weights needs a FILE" >&2; usage; }
+      weights=$2; shift ;;
+    --weights=*) weights=${1#--weights=} ;;
     -h|--help) usage ;;
-    -*) echo "jobs/local.sh: unknown option $a" >&2; usage ;;
-    *) args+=("$a") ;;
+    -*) echo "jobs/local.sh: unknown option $1" >&2; usage ;;
+    *) args+=("$1") ;;
   esac
+  shift
 done
 [ ${#args[@]} -ge 1 ] && [ ${#args[@]} -le 3 ] || usage
 config=${args[0]}
@@ -38,11 +45,20 @@ if [ -f "$root/.venv/eddylink.env" ]; then
 fi
 mpiexec=${EDDYLINK_MPIEXEC:-$(command -v mpiexec || true)}
 [ -n "$mpiexec" ] || { echo "jobs/local.sh: no mpiexec: run 'make setup' or load your MPI module" >&2; exit 2; }
+if [ -n "${EDDYLINK_MPIEXEC_FLAGS+set}" ]; then
+  flags=$EDDYLINK_MPIEXEC_FLAGS
+else
+  flags=$("$root/scripts/mpiexec-flags.sh" "$mpiexec") || exit 2
+fi
+read -r -a flags <<< "$flags"
+[ -z "$weights" ] || [ -r "$weights" ] || { echo "jobs/local.sh: cannot read --weights file $weights" >&2; exit 2; }
 bin=${EDDYLINK_BIN_DIR:-$root/target/release}
 
-cmd=("$mpiexec" -n "$ocean_ranks" "$bin/ocean-model" --config "$config")
+cmd=("$mpiexec" "${flags[@]}" -n "$ocean_ranks" "$bin/ocean-model" --config "$config")
 if grep -Eq '^[[:space:]]*\[coupling\]' "$config"; then
-  cmd+=(: -n "$ml_ranks" "$bin/ml-server" --config "$config")
+  cmd+=(: -n "$ml_ranks" "$bin/ml-server" --config "$config" ${weights:+--weights "$weights"})
+elif [ -n "$weights" ]; then
+  echo "jobs/local.sh: --weights given but $config has no [coupling] table: no ml-server runs" >&2; exit 2
 fi
 
 if [ "$dry_run" = 1 ]; then

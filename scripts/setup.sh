@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Idempotent, rootless set-up of everything eddylink needs to build and run:
 #   MPI       system MPI when $MPICC is set or mpicc is on PATH, else PyPI mpich==5.0.2
-#   libclang  for rsmpi's bindgen: $LIBCLANG_PATH or a system libclang.so, else PyPI libclang
+#   libclang  for rsmpi's bindgen: $LIBCLANG_PATH or a system libclang.so, else PyPI libclang;
+#             bindgen is given the builtin headers (stddef.h …) that libclang's resource folder
+#             holds, or the C compiler's when it has none (the PyPI libclang ships none)
 #   libtorch  $LIBTORCH if set, else PyPI torch==2.11.0 (the exact version tch 0.24 needs)
 # Everything from PyPI goes into the project-local .venv. The choices are written to
 #   .cargo/config.toml   (git-ignored) so that plain `cargo build` / `cargo test` work, and
 #   .venv/eddylink.env   (a shell file to source) for scripts and mpiexec.
+# The mpiexec's flavour (Open MPI or Hydra, from `mpiexec --version`) gives the flags every
+# launch uses (EDDYLINK_MPIEXEC_FLAGS) and the srun --mpi plugin (EDDYLINK_SRUN_MPI).
 # A second run with the same inputs finds its stamp and returns in seconds.
 set -euo pipefail
 
@@ -19,7 +23,9 @@ say() { echo "setup: $*"; }
 
 # --- prerequisites, each named with how to get it ---------------------------------------
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install a Rust toolchain (https://rustup.rs), then re-run"
-command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 \
+cc=${CC:-cc}
+command -v "$cc" >/dev/null 2>&1 || cc=gcc
+command -v "$cc" >/dev/null 2>&1 \
   || die "no C compiler (cc/gcc) found: install gcc (Debian: apt-get install build-essential)"
 command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 \
   || die "no C++ compiler (c++/g++) found: install g++ (Debian: apt-get install g++)"
@@ -44,7 +50,7 @@ else
     if ls "$d"/libclang.so* >/dev/null 2>&1; then system_libclang=$d; break; fi
   done
 fi
-wanted="v3 mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
+wanted="v4 mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
 stamp="$venv/.eddylink-setup"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -f "$root/.cargo/config.toml" ]; then
   say "up to date ($stamp)"
@@ -76,6 +82,18 @@ mpiexec="$mpibin/mpiexec"
 # the library folders mpicc links against, for the binaries' rpath
 mpi_libdirs=$("$mpicc" -show 2>/dev/null | tr ' ' '\n' | sed -n 's/^-L//p' | sort -u | paste -sd: -)
 libclang=${system_libclang:-$site/clang/native}
+# bindgen parses mpi.h with libclang, which needs its builtin headers: a site libclang has
+# them in its resource folder (LIBDIR/clang/VERSION/include), the PyPI one has none, so the
+# C compiler's builtin folder is passed instead (any MPI whose mpi.h includes stddef.h needs it).
+clang_include=""
+for d in "$libclang"/clang/*/include; do
+  [ -f "$d/stddef.h" ] && clang_include=$d
+done
+[ -n "$clang_include" ] || clang_include=$("$cc" -print-file-name=include)
+[ -f "$clang_include/stddef.h" ] \
+  || die "no stddef.h for bindgen: neither $libclang/clang/*/include nor $cc's builtin folder ($clang_include) has one; set BINDGEN_EXTRA_CLANG_ARGS=\"-isystem DIR\" to a folder with clang's builtin headers"
+flags=$(bash "$root/scripts/mpiexec-flags.sh" "$mpiexec") || die "$mpiexec --version failed: is $mpiexec an MPI launcher?"
+srun_mpi=$(bash "$root/scripts/mpiexec-flags.sh" --srun-mpi "$mpiexec")
 libtorch=${LIBTORCH:-$site/torch}
 [ -d "$libtorch/lib" ] || die "libtorch not found at $libtorch (no lib/ folder); set LIBTORCH to a libtorch 2.11.0"
 
@@ -88,17 +106,25 @@ LIBCLANG_PATH = "$libclang"
 LIBTORCH = "$libtorch"
 EDDYLINK_MPI_LIBDIRS = "$mpi_libdirs"
 EDDYLINK_MPIEXEC = "$mpiexec"
+EDDYLINK_MPIEXEC_FLAGS = "$flags"
 EDDYLINK_PYTHON = "$venv/bin/python"
+BINDGEN_EXTRA_CLANG_ARGS = "-isystem $clang_include"
 CFG
 cat > "$venv/eddylink.env" <<ENV
 # source this file to get eddylink's MPI, libtorch and python on PATH (written by scripts/setup.sh)
 export PATH="$mpibin:$venv/bin:\$PATH"
-export EDDYLINK_MPIEXEC="$mpiexec"
+# an mpiexec set beforehand is kept (launchers then find its flags from its --version)
+if [ -z "\${EDDYLINK_MPIEXEC:-}" ]; then
+  export EDDYLINK_MPIEXEC="$mpiexec"
+  export EDDYLINK_MPIEXEC_FLAGS="$flags"
+fi
+export EDDYLINK_SRUN_MPI="\${EDDYLINK_SRUN_MPI-$srun_mpi}"
 export EDDYLINK_PYTHON="$venv/bin/python"
 ENV
 echo "$wanted" > "$stamp"
 say "MPI      $mpicc"
-say "mpiexec  $mpiexec"
+say "mpiexec  $mpiexec ${flags:+(flags: $flags)}${srun_mpi:+, srun --mpi=$srun_mpi}"
+say "bindgen  -isystem $clang_include"
 say "libclang $libclang"
 say "libtorch $libtorch"
 say "done"

@@ -42,7 +42,8 @@ pub fn check_components(launched: &[Component], config: &CouplingConfig) -> Resu
         if !launched.iter().any(|c| &c.name == name) {
             problems.push(format!(
                 "component '{name}' is named in [coupling] but was not launched (launched: {list}); \
-                 start every component in one MPMD launch, e.g. mpiexec -n 2 ocean-model --config X : -n 1 ml-server --config X"
+                 start every component in one MPMD launch, e.g. mpiexec -n 2 ocean-model --config X : -n 1 ml-server --config X{}",
+                crate::launcher::slurm_singleton_hint(launched.iter().map(|c| c.world_ranks.len()).sum())
             ));
         }
     }

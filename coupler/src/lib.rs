@@ -39,6 +39,7 @@ pub mod error;
 pub mod fault;
 mod handshake;
 pub mod launch;
+mod launcher;
 mod link;
 pub mod routes;
 pub mod rundir;

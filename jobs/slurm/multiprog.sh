@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Writes a Slurm --multi-prog plan for a coupled run: task ranges and the program each runs.
 #
-#   jobs/slurm/multiprog.sh CONFIG OCEAN_RANKS ML_RANKS [BIN_DIR] > plan.conf
+#   jobs/slurm/multiprog.sh [--restart CHECKPOINT] CONFIG OCEAN_RANKS ML_RANKS [BIN_DIR] > plan.conf
 #   srun --ntasks=$((OCEAN_RANKS + ML_RANKS)) --multi-prog plan.conf
 #
 # Ocean tasks come first (0 … OCEAN_RANKS-1), then the ML server's; the two programs find
 # each other by component name, so the order is a convention, not a requirement.
+# --restart gives the ocean a checkpoint to continue from (ocean-model --restart).
 set -euo pipefail
-usage() { echo "usage: jobs/slurm/multiprog.sh CONFIG OCEAN_RANKS ML_RANKS [BIN_DIR]" >&2; exit 2; }
+usage() { echo "usage: jobs/slurm/multiprog.sh [--restart CHECKPOINT] CONFIG OCEAN_RANKS ML_RANKS [BIN_DIR]" >&2; exit 2; }
+restart=""
+if [ "${1:-}" = "--restart" ]; then
+  [ $# -ge 2 ] || usage
+  restart=$2
+  shift 2
+  [ -r "$restart" ] || { echo "multiprog.sh: cannot read checkpoint $restart" >&2; exit 2; }
+  restart=$(cd "$(dirname "$restart")" && pwd)/$(basename "$restart")
+fi
 [ $# -ge 3 ] && [ $# -le 4 ] || usage
 config=$1 ocean=$2 ml=$3
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,7 +30,7 @@ config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
 
 range() { if [ "$1" -eq "$2" ]; then echo "$1"; else echo "$1-$2"; fi; }
 echo "# eddylink coupled run: $config"
-echo "$(range 0 $((ocean - 1)))  $bin/ocean-model --config $config"
+echo "$(range 0 $((ocean - 1)))  $bin/ocean-model --config $config${restart:+ --restart $restart}"
 if [ "$ml" -gt 0 ]; then
   echo "$(range "$ocean" $((ocean + ml - 1)))  $bin/ml-server --config $config"
 fi

@@ -65,6 +65,7 @@ pub fn local_rank() -> usize {
         "OMPI_COMM_WORLD_LOCAL_RANK",
         "MPI_LOCALRANKID",
         "SLURM_LOCALID",
+        "PALS_LOCAL_RANKID",
         "PMI_LOCAL_RANK",
     ]
     .iter()

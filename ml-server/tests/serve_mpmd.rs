@@ -64,6 +64,7 @@ fn job(name: &str, text: &str, ml_ranks: usize) -> Outcome {
     std::fs::write(&cfg, text).unwrap();
     let cfg = cfg.to_str().unwrap();
     let mut cmd = Command::new(mpiexec);
+    cmd.args(eddylink_tests::mpiexec_flags());
     cmd.env("RUST_LOG", "warn")
         .args(["-n", "1"])
         .arg(ocean)

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -49,8 +48,7 @@ fn coupled_with_zero_forcing_equals_standalone() {
     )
     .unwrap();
     let cpl_out = dir.join("cpl");
-    let mpiexec = option_env!("EDDYLINK_MPIEXEC").unwrap_or("mpiexec");
-    let mut cmd = Command::new(mpiexec);
+    let mut cmd = eddylink_tests::mpiexec();
     cmd.args([
         "-n",
         "2",

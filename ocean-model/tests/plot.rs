@@ -351,8 +351,7 @@ fn coupled_run_snapshots_carry_the_forcing_and_get_a_forcing_figure() {
     let ocean = "[ocean.grid]\nnx = 16\nny = 12\n[ocean.time]\ndt = 600\n[ocean.output]\nsnapshot_interval = \"6h\"\ndiagnostics_interval = \"6h\"\n";
     let cfg = write_config(&dir, "1d", &format!("{ocean}{COUPLING}"));
     let run_dir = dir.join("out");
-    let mpiexec = option_env!("EDDYLINK_MPIEXEC").unwrap_or("mpiexec");
-    let mut cmd = Command::new(mpiexec);
+    let mut cmd = eddylink_tests::mpiexec();
     cmd.args(["-n", "2", env!("CARGO_BIN_EXE_ocean-model")])
         .args(["--config", cfg.to_str().unwrap()])
         .args(["--output-dir", run_dir.to_str().unwrap()])

@@ -7,6 +7,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use coupler::{Boundary, Region};
@@ -14,8 +15,15 @@ use coupler::{Boundary, Region};
 pub mod skip;
 pub mod toy;
 
-/// The `mpiexec` chosen by `scripts/setup.sh` (cargo passes it in), else the one on PATH.
-pub fn mpiexec() -> PathBuf {
+/// `mpiexec` with the flags its MPI needs: the launcher chosen by `scripts/setup.sh`
+/// (cargo passes `EDDYLINK_MPIEXEC` in), else the one on PATH; see [`mpiexec_flags`].
+pub fn mpiexec() -> Command {
+    let mut cmd = Command::new(mpiexec_program());
+    cmd.args(mpiexec_flags());
+    cmd
+}
+
+fn mpiexec_program() -> PathBuf {
     std::env::var_os("EDDYLINK_MPIEXEC")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("mpiexec"))
@@ -26,7 +34,7 @@ pub fn mpiexec() -> PathBuf {
 pub fn rank_tag_flag() -> Option<&'static str> {
     static FLAG: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
     *FLAG.get_or_init(|| {
-        let mut cmd = Command::new(mpiexec());
+        let mut cmd = Command::new(mpiexec_program());
         cmd.arg("--version");
         let out = output_within(cmd, Duration::from_secs(30));
         let text = out.stdout + &out.stderr;
@@ -38,6 +46,27 @@ pub fn rank_tag_flag() -> Option<&'static str> {
             None
         }
     })
+}
+
+/// The flags every launch passes to `mpiexec` (Open MPI: `--oversubscribe`, and
+/// `--allow-run-as-root` as root; Hydra: none): `EDDYLINK_MPIEXEC_FLAGS` as the set-up
+/// wrote it, else what `scripts/mpiexec-flags.sh` finds from `mpiexec --version`.
+pub fn mpiexec_flags() -> Vec<String> {
+    static FLAGS: OnceLock<String> = OnceLock::new();
+    let text = FLAGS.get_or_init(|| {
+        std::env::var("EDDYLINK_MPIEXEC_FLAGS").unwrap_or_else(|_| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mpiexec-flags.sh");
+            Command::new("bash")
+                .arg(script)
+                .arg(mpiexec_program())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+        })
+    });
+    text.split_whitespace().map(String::from).collect()
 }
 
 /// The folder holding the workspace's binaries for the profile these tests were built with.
@@ -163,7 +192,7 @@ impl Outcome {
 
 /// Runs `mpiexec -n a prog_a … : -n b prog_b …` in `dir`, killing the whole job after `limit`.
 pub fn run_mpmd(parts: &[Part], dir: &Path, limit: Duration) -> Outcome {
-    let mut cmd = Command::new(mpiexec());
+    let mut cmd = mpiexec();
     for (k, part) in parts.iter().enumerate() {
         if k > 0 {
             cmd.arg(":");

@@ -355,7 +355,7 @@ fn the_ocean_binary_names_the_file_of_a_bad_ocean_table() {
     let text = std::fs::read_to_string(repo().join(DEFAULT)).expect("the default config");
     let file = dir.join("bad_depth.toml");
     std::fs::write(&file, text.replacen("depth = 500.0", "depth = -500.0", 1)).expect("scratch");
-    let mut cmd = std::process::Command::new(mpiexec());
+    let mut cmd = mpiexec();
     cmd.args(["-n", "1"])
         .arg(workspace_bin("ocean-model"))
         .arg("--config")
@@ -383,7 +383,7 @@ fn the_binaries_print_what_their_start_up_functions_say() {
         let program = bad.programs[0];
         let mut cmd = match program {
             Ocean | MlServe => {
-                let mut cmd = std::process::Command::new(mpiexec());
+                let mut cmd = mpiexec();
                 let bin = if matches!(program, Ocean) {
                     "ocean-model"
                 } else {

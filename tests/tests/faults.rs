@@ -6,7 +6,6 @@
 //! bit-for-bit restart from it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -65,7 +64,7 @@ const ML_0: usize = 2;
 /// Runs the coupled job in `dir` with `fault` in the environment; `ocean_args` are added
 /// to the ocean's command line. Output lines carry the rank that wrote them.
 fn launch(dir: &Path, cfg: &str, fault: Option<&str>, ocean_args: &[&str]) -> Outcome {
-    let mut cmd = Command::new(mpiexec());
+    let mut cmd = mpiexec();
     cmd.args(rank_tag_flag());
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))

@@ -1,4 +1,7 @@
-//! The launch and batch scripts: shellcheck-clean, and the Slurm plan runs under mpiexec.
+//! The launch and batch scripts: shellcheck-clean, the Slurm plan runs under mpiexec, and
+//! each script's dry run shows the launch line its inputs ask for (rank counts, srun's MPI
+//! plugin, mpiexec flags, weights, GPU choice). `.ci/slurm.sh` submits the batch scripts to
+//! a real Slurm; these tests need none.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,8 +31,8 @@ fn shellcheck() -> Option<PathBuf> {
 
 fn scripts() -> Vec<PathBuf> {
     let root = repo();
-    let mut found = vec![root.join(".ci/run")];
-    for dir in ["scripts", "jobs", "jobs/slurm", "jobs/pbs"] {
+    let mut found = Vec::new();
+    for dir in [".ci", "scripts", "jobs", "jobs/slurm", "jobs/pbs"] {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .expect("the script folders exist")
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -52,11 +55,13 @@ fn every_script_passes_shellcheck() {
     };
     let scripts = scripts();
     assert!(
-        scripts.len() >= 7,
-        "expected the job scripts, found {scripts:?}"
+        scripts.len() >= 15,
+        "expected the job and CI scripts, found {scripts:?}"
     );
+    // -x follows `source` lines (.ci/lib.sh), named from the repository root
     let out = Command::new(&sc)
-        .args(["--shell=bash", "--severity=style"])
+        .current_dir(repo())
+        .args(["--shell=bash", "--severity=style", "-x"])
         .args(&scripts)
         .output()
         .expect("shellcheck runs");
@@ -111,6 +116,327 @@ fn slurm_plan_converts_to_one_mpmd_mpiexec_line() {
     );
     assert!(
         line.contains(": -n 2 /opt/bin/ml-server --config"),
+        "{line}"
+    );
+}
+
+/// Runs a script with `env` (Slurm's and the MPI launchers' own variables removed first),
+/// in `dir`; returns (exit code, stdout, stderr).
+fn run_script(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    dir: &Path,
+) -> (i32, String, String) {
+    let mut cmd = Command::new(repo().join(script));
+    cmd.args(args).current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SLURM_")
+            || k.starts_with("PMI_")
+            || k.starts_with("PALS_")
+            || k.starts_with("OMPI_")
+        {
+            cmd.env_remove(k);
+        }
+    }
+    for v in [
+        "EDDYLINK_SRUN_MPI",
+        "EDDYLINK_BIN_DIR",
+        "CUDA_VISIBLE_DEVICES",
+        "PMIX_RANK",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{script} runs: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A config file in a scratch folder that is not the repository (scripts must not need
+/// to be started from the repository root).
+fn scratch_config(test: &str) -> PathBuf {
+    let dir = eddylink_tests::scratch_dir(test);
+    std::fs::write(
+        dir.join("exp.toml"),
+        "[run]\nname = \"s\"\nduration = 60\n[coupling]\n",
+    )
+    .expect("writable");
+    dir
+}
+
+#[test]
+fn local_sh_passes_the_mpiexec_flags_and_the_weights_to_the_launch() {
+    let dir = scratch_config("local-sh");
+    let flags = [(
+        "EDDYLINK_MPIEXEC_FLAGS",
+        "--oversubscribe --allow-run-as-root",
+    )];
+    let (code, line, err) = run_script(
+        "jobs/local.sh",
+        &["exp.toml", "4", "1", "--weights", "exp.toml", "--dry-run"],
+        &flags,
+        &dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        line.contains(" --oversubscribe --allow-run-as-root -n 4 "),
+        "{line}"
+    );
+    assert!(
+        line.contains("/ml-server --config exp.toml --weights exp.toml"),
+        "{line}"
+    );
+    let (code, _, err) = run_script(
+        "jobs/local.sh",
+        &["exp.toml", "--weights", "nope.pth", "--dry-run"],
+        &flags,
+        &dir,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read --weights file nope.pth"), "{err}");
+}
+
+#[test]
+fn mpiexec_flags_follow_the_flavour_of_the_mpiexec() {
+    let root = repo();
+    let flags = |args: &[&str]| {
+        let (code, out, err) = run_script("scripts/mpiexec-flags.sh", args, &[], &root);
+        assert_eq!(code, 0, "{err}");
+        out.trim().to_string()
+    };
+    let setup = eddylink_tests::mpiexec()
+        .get_program()
+        .to_string_lossy()
+        .into_owned();
+    let version = Command::new(&setup)
+        .arg("--version")
+        .output()
+        .expect("the set-up's mpiexec runs");
+    if String::from_utf8_lossy(&version.stdout).contains("HYDRA") {
+        assert_eq!(flags(&[&setup]), "");
+        assert_eq!(flags(&["--srun-mpi", &setup]), "pmi2");
+    }
+    // Debian's Open MPI, where it is installed (.ci/openmpi.sh installs it)
+    let openmpi = "/usr/bin/mpiexec";
+    let is_openmpi = Command::new(openmpi)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains("OpenRTE")
+                || String::from_utf8_lossy(&o.stdout).contains("Open MPI")
+        });
+    if !is_openmpi {
+        eprintln!("SKIPPED the Open MPI half of mpiexec_flags_follow_the_flavour_of_the_mpiexec: no Open MPI at {openmpi}");
+        return;
+    }
+    // SAFETY: getuid has no preconditions.
+    let root_user = unsafe { libc::getuid() } == 0;
+    let expected = if root_user {
+        "--oversubscribe --allow-run-as-root"
+    } else {
+        "--oversubscribe"
+    };
+    assert_eq!(flags(&[openmpi]), expected);
+    assert_eq!(flags(&["--srun-mpi", openmpi]), "pmix");
+    assert_eq!(flags(&["--flavour", openmpi]), "openmpi");
+}
+
+#[test]
+fn coupled_sbatch_takes_ranks_from_the_allocation_and_the_plugin_from_the_environment() {
+    let dir = scratch_config("sbatch");
+    let script = "jobs/slurm/coupled.sbatch";
+    let env = [
+        ("SLURM_NTASKS", "3"),
+        ("EDDYLINK_SRUN_MPI", "pmi2"),
+        ("SLURM_SUBMIT_DIR", dir.to_str().expect("utf-8")),
+    ];
+    let (code, out, err) = run_script(script, &["exp.toml", "--dry-run"], &env, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 ocean + 1 ML ranks"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "0-1  {}/target/release/ocean-model --config {}/exp.toml",
+            repo().display(),
+            dir.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("srun --mpi=pmi2 --ntasks=3 --kill-on-bad-exit=1 --multi-prog"),
+        "{out}"
+    );
+    // Slurm's own variable is used when EDDYLINK_SRUN_MPI is not set
+    let env = [("SLURM_NTASKS", "3"), ("SLURM_MPI_TYPE", "pmix")];
+    let (_, out, err) = run_script(script, &["exp.toml", "--dry-run"], &env, &dir);
+    assert!(out.contains("srun --mpi=pmix "), "{out}{err}");
+    // rank counts that do not fit say which sbatch line would
+    let (code, _, err) = run_script(
+        script,
+        &["exp.toml", "4", "1", "--dry-run"],
+        &[("SLURM_NTASKS", "3")],
+        &dir,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("need 5 tasks but the allocation has 3: submit with sbatch --ntasks=5"),
+        "{err}"
+    );
+    // a restart goes to the ocean's line of the plan
+    let (code, out, err) = run_script(
+        script,
+        &["exp.toml", "2", "1", "--restart", "exp.toml", "--dry-run"],
+        &[("SLURM_NTASKS", "3")],
+        &dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "ocean-model --config {0}/exp.toml --restart {0}/exp.toml",
+            dir.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn heterogeneous_sbatch_spans_both_groups_with_the_plugin() {
+    let dir = scratch_config("het-sbatch");
+    let (code, out, err) = run_script(
+        "jobs/slurm/heterogeneous.sbatch",
+        &["exp.toml", "--dry-run"],
+        &[("EDDYLINK_SRUN_MPI", "pmix")],
+        &dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("srun --mpi=pmix --kill-on-bad-exit=1 --het-group=0 "),
+        "{out}"
+    );
+    assert!(
+        out.contains("/ocean-model --config exp.toml : --het-group=1 "),
+        "{out}"
+    );
+}
+
+#[test]
+fn pbs_script_takes_rank_counts_as_arguments_and_picks_gpus_by_ml_rank() {
+    let dir = scratch_config("pbs");
+    let root = repo();
+    let env = [
+        ("EDDYLINK_ROOT", root.to_str().expect("utf-8")),
+        ("EDDYLINK_MPIEXEC_FLAGS", ""),
+    ];
+    let (code, out, err) = run_script(
+        "jobs/pbs/coupled.pbs",
+        &["exp.toml", "6", "2", "--dry-run"],
+        &env,
+        &dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(" -n 6 "), "{out}");
+    assert!(out.contains(" -n 2 "), "{out}");
+    assert!(!out.contains("cpu-bind"), "Hydra rejects --cpu-bind: {out}");
+    assert!(
+        out.contains("EDDYLINK_RANK_OFFSET=6 EDDYLINK_RANKS_PER_NODE=2"),
+        "{out}"
+    );
+    assert!(out.contains("jobs/gpu-per-rank.sh"), "{out}");
+    // qsub -v variables when there are no arguments
+    let env = [
+        env[0],
+        env[1],
+        ("OCEAN_RANKS", "3"),
+        ("ML_RANKS", "1"),
+        ("CONFIG", "exp.toml"),
+    ];
+    let (code, out, err) = run_script("jobs/pbs/coupled.pbs", &["--dry-run"], &env, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(" -n 3 ") && out.contains(" -n 1 "), "{out}");
+}
+
+#[test]
+fn gpu_per_rank_shows_each_ml_rank_its_own_gpu() {
+    let root = repo();
+    let gpu = |env: &[(&str, &str)]| {
+        let (code, out, err) = run_script(
+            "jobs/gpu-per-rank.sh",
+            &["printenv", "CUDA_VISIBLE_DEVICES"],
+            env,
+            &root,
+        );
+        assert_eq!(code, 0, "{err}");
+        out.trim().to_string()
+    };
+    // PBS/PALS: world rank 30 with 28 ocean ranks before it is ML rank 2
+    let pals = [
+        ("PALS_RANKID", "30"),
+        ("EDDYLINK_RANK_OFFSET", "28"),
+        ("EDDYLINK_GPUS_PER_NODE", "4"),
+    ];
+    assert_eq!(gpu(&pals), "2");
+    // a node-local rank would pick GPU 30 mod 4 = 2 too; one of 5 ML ranks per node: 3 mod 5
+    assert_eq!(
+        gpu(&[
+            ("PMI_RANK", "31"),
+            ("EDDYLINK_RANK_OFFSET", "28"),
+            ("EDDYLINK_GPUS_PER_NODE", "8")
+        ]),
+        "3"
+    );
+    assert_eq!(
+        gpu(&[
+            ("SLURM_PROCID", "7"),
+            ("EDDYLINK_RANK_OFFSET", "4"),
+            ("EDDYLINK_RANKS_PER_NODE", "2"),
+            ("EDDYLINK_GPUS_PER_NODE", "4")
+        ]),
+        "1"
+    );
+    // an existing list is narrowed
+    assert_eq!(
+        gpu(&[
+            pals[0],
+            pals[1],
+            pals[2],
+            ("CUDA_VISIBLE_DEVICES", "4,5,6,7")
+        ]),
+        "6"
+    );
+    let (code, _, err) = run_script("jobs/gpu-per-rank.sh", &["true"], &[], &root);
+    assert_eq!(code, 2);
+    assert!(err.contains("no MPI rank variable"), "{err}");
+}
+
+#[test]
+fn every_script_the_makefile_calls_exists() {
+    let root = repo();
+    let makefile = std::fs::read_to_string(root.join("Makefile")).expect("the Makefile");
+    let called: Vec<&str> = makefile
+        .split_whitespace()
+        .filter(|w| (w.starts_with("jobs/") || w.starts_with("scripts/")) && w.ends_with(".sh"))
+        .collect();
+    assert!(called.contains(&"jobs/bench-coupler.sh"), "{called:?}");
+    for script in called {
+        assert!(
+            root.join(script).is_file(),
+            "the Makefile calls {script}, which does not exist"
+        );
+    }
+    let (code, line, err) = run_script(
+        "jobs/bench-coupler.sh",
+        &["--reps", "3", "--dry-run"],
+        &[("EDDYLINK_MPIEXEC_FLAGS", "")],
+        &root,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        line.contains(" -n 2 ") && line.contains("/coupler-bench --reps 3"),
         "{line}"
     );
 }

@@ -10,7 +10,6 @@
 //! `cargo test -p tests --test launch -- --nocapture --test-threads 1`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use eddylink_tests::{
@@ -176,7 +175,7 @@ fn a_bad_ocean_table_ends_the_ml_side_at_once() {
 /// `mpiexec -n 2 ocean-model --config FILE : -n 1 ml-server --config FILE` with `fault` in
 /// the environment.
 fn with_fault(dir: &Path, file: &str, fault: &str) -> Outcome {
-    let mut cmd = Command::new(mpiexec());
+    let mut cmd = mpiexec();
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))
         .args(["--config", file, ":", "-n", "1"])

@@ -34,8 +34,7 @@ pub fn write_config(dir: &Path, duration: &str, ocean: &str) -> PathBuf {
 
 /// Run `ocean-model args…` on `ranks` MPI ranks; panics if it runs longer than `limit`.
 pub fn run_mpi(ranks: usize, args: &[&str], limit: Duration) -> Outcome {
-    let mpiexec = option_env!("EDDYLINK_MPIEXEC").unwrap_or("mpiexec");
-    let mut cmd = Command::new(mpiexec);
+    let mut cmd = eddylink_tests::mpiexec();
     cmd.args(["-n", &ranks.to_string(), env!("CARGO_BIN_EXE_ocean-model")])
         .args(args);
     run_with_limit(cmd, limit)

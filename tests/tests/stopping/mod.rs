@@ -74,7 +74,7 @@ pub fn checkpoint(dir: &Path, step: u64) -> PathBuf {
 
 /// The job's command: 2 ocean ranks, and 1 ml-server rank when `coupled`.
 pub fn command(cfg: &str, coupled: bool, ocean_args: &[&str]) -> Command {
-    let mut cmd = Command::new(mpiexec());
+    let mut cmd = mpiexec();
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))
         .args(["--config", cfg])
