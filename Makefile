@@ -6,8 +6,10 @@ OCEAN_RANKS ?= 2
 ML_RANKS    ?= 1
 # Tests that skip a check append why here (tests/src/skip.rs); `make test` prints it.
 SKIP_LOG    := $(CURDIR)/target/test-skips.txt
+# the settings the shipped weights were trained with (weights/double_gyre_64_fullycnn.md)
+TRAIN_ARGS  ?= --epochs 12 --decay-at 7,10 --batch 4 --checkpoints out/closure/train_ckpt
 
-.PHONY: run test setup build build-debug bench-coupler clean-out help
+.PHONY: run test setup build build-debug bench-coupler truth train evaluate clean-out help
 
 ## run: set up, build (release), run the default coupled experiment and plot it
 run: build
@@ -37,3 +39,16 @@ clean-out:
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## //'
+
+## truth: the learned closure's 15 km truth and its coarse-grained samples (about 1.5 h on 2 cores)
+truth: build
+	scripts/closure_truth.sh
+
+## train: train the FullyCNN on the coarse samples; writes weights/double_gyre_64_fullycnn.*
+train: build
+	target/release/closure train --data out/closure/coarse_a.nc --data out/closure/coarse_b.nc \
+	  --out weights/double_gyre_64_fullycnn.safetensors $(TRAIN_ARGS)
+
+## evaluate: run the closures online over the test period and score them (docs/science.md)
+evaluate: build
+	scripts/closure_evaluate.sh

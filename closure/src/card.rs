@@ -25,7 +25,8 @@ pub struct ModelCard {
     pub parameters: usize,
     pub device: String,
     pub threads: i32,
-    pub wall_time_s: f64,
+    /// Time spent in the training epochs (from their measured rates, across resumes).
+    pub training_s: f64,
     /// Skill of the mean forcing on the validation and test periods.
     pub validation_skill: Skill,
     pub test_skill: Option<Skill>,
@@ -78,7 +79,7 @@ impl ModelCard {
              - `output_scale = {outs}` (network μ × this → m s⁻²); σ = output_scale / p.\n\n\
              ## Training\n\
              - loss {loss:?}, Adam lr {lr} (× 0.1 after epochs {decay:?}), batch {batch}, gradient norm clipped at {clip}, seed {seed};\n\
-             - {epochs} epochs on {device} ({threads} threads) in {wall:.0} s, {rate:.1} training samples/s;\n\
+             - {epochs} epochs on {device} ({threads} threads) in {wall:.0} s of epochs, {rate:.1} training samples/s;\n\
              - precision floor min_value = {minv:.4};\n\
              - final train loss {tl:.4}, validation loss {vl:.4}.\n\n\
              | epoch | train loss | validation loss |\n|---|---|---|\n",
@@ -106,7 +107,7 @@ impl ModelCard {
             epochs = h.train_loss.len(),
             device = self.device,
             threads = self.threads,
-            wall = self.wall_time_s,
+            wall = self.training_s,
             rate = h.samples_per_s.iter().sum::<f64>() / h.samples_per_s.len().max(1) as f64,
             minv = self.min_value,
             tl = h.train_loss.last().copied().unwrap_or(f64::NAN),

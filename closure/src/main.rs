@@ -307,7 +307,6 @@ fn coarse_grain(fine_toml: &Path, coarse_toml: &Path, snapshots: &Path, out: &Pa
 }
 
 fn train(a: &TrainArgs) -> Result<()> {
-    let started = std::time::Instant::now();
     tch::set_num_threads(a.threads);
     let device = match a.device.as_str() {
         "auto" => ml_server::device::select(ml_server::config::DeviceRequest::Auto, 0)?,
@@ -415,7 +414,7 @@ fn train(a: &TrainArgs) -> Result<()> {
         .checkpoints
         .clone()
         .unwrap_or_else(|| a.out.with_extension("ckpt"));
-    let history = closure::train::train(
+    let history_for_card = closure::train::train(
         &mut net,
         &train_data,
         &val_data,
@@ -459,12 +458,12 @@ fn train(a: &TrainArgs) -> Result<()> {
         input_scale,
         output_scale,
         settings: settings.clone(),
-        history,
+        training_s: history_seconds(&history_for_card, train_data.len()),
+        history: history_for_card,
         min_value: net.min_value(),
         parameters: net.vs.trainable_variables().iter().map(|t| t.numel()).sum(),
         device: format!("{device:?}"),
         threads: a.threads,
-        wall_time_s: started.elapsed().as_secs_f64(),
         validation_skill: skill_of(&val_data),
         test_skill: test_data.as_ref().map(skill_of),
     };
@@ -487,6 +486,11 @@ fn train(a: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Seconds spent in the epochs of `h`, each `n` samples at its measured rate.
+fn history_seconds(h: &closure::train::History, n: usize) -> f64 {
+    h.samples_per_s.iter().map(|r| n as f64 / r).sum()
 }
 
 /// `x` to two significant digits (scales that read well in a config).
