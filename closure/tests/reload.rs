@@ -9,6 +9,9 @@ use ml_server::models::fullycnn::FullyCnn;
 use ml_server::models::Model;
 use tch::{Device, Kind, Tensor};
 
+/// libtorch's seed and thread count are global: the tests of this file take turns.
+static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn samples(n: i64, seed: i64) -> Samples {
     tch::manual_seed(seed);
     let x = Tensor::randn([n, 2, 32, 28], (Kind::Float, Device::Cpu));
@@ -23,6 +26,7 @@ fn samples(n: i64, seed: i64) -> Samples {
 
 #[test]
 fn trained_weights_reload_bit_for_bit_and_ml_server_agrees() {
+    let _turn = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     let (data, val) = (samples(12, 1), samples(4, 2));
     let mask = Tensor::ones([1, 2, 12, 8], (Kind::Float, Device::Cpu));
@@ -83,6 +87,7 @@ fn trained_weights_reload_bit_for_bit_and_ml_server_agrees() {
 
 #[test]
 fn training_is_reproducible_and_resumes_where_it_stopped() {
+    let _turn = TORCH.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
     let (data, val) = (samples(8, 3), samples(4, 4));
     let mask = Tensor::ones([1, 2, 12, 8], (Kind::Float, Device::Cpu));
