@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent, rootless set-up of everything eddylink needs to build and run:
-#   MPI       system MPI when $MPICC is set or mpicc is on PATH, else PyPI mpich==5.0.2
+#   MPI       the system MPI whose mpicc $MPICC names, else PyPI mpich==5.0.2 (an mpicc that
+#             is merely on PATH is not taken: a build must not change MPI behind one's back)
 #   libclang  for rsmpi's bindgen: $LIBCLANG_PATH or a system libclang.so, else PyPI libclang;
 #             bindgen is given the builtin headers (stddef.h …) that libclang's resource folder
 #             holds, or the C compiler's when it has none (the PyPI libclang ships none)
@@ -40,7 +41,7 @@ if [ -n "${MPICC:-}" ]; then
   command -v "$MPICC" >/dev/null 2>&1 || die "MPICC=$MPICC is not an executable"
   system_mpicc=$(command -v "$MPICC")
 elif command -v mpicc >/dev/null 2>&1 && [ "$(command -v mpicc)" != "$venv/bin/mpicc" ]; then
-  system_mpicc=$(command -v mpicc)
+  say "note: $(command -v mpicc) is on PATH but not used; set MPICC=$(command -v mpicc) to build against it"
 fi
 system_libclang=""
 if [ -n "${LIBCLANG_PATH:-}" ]; then

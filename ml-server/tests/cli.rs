@@ -41,7 +41,7 @@ fn usage_errors_are_one_line_with_exit_code_2() {
 fn gz21_config(dir: &Path, weights: &Path, padding: &str) -> std::path::PathBuf {
     let file = dir.join("exp.toml");
     let text = format!(
-        "[ml]\nmodel = \"fullycnn\"\ndevice = \"cpu\"\ninput_scale = 10.0\noutput_scale = 1e-7\n\
+        "[run]\nname = \"gz21\"\nduration = \"1d\"\n[ml]\nmodel = \"fullycnn\"\ndevice = \"cpu\"\ninput_scale = 10.0\noutput_scale = 1e-7\n\
          [ml.fullycnn]\nweights = {weights:?}\npadding = \"{padding}\"\n"
     );
     std::fs::write(&file, text).unwrap();

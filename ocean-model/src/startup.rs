@@ -170,7 +170,9 @@ pub(crate) fn check_memory(
     let Some((per_node, nodes)) = memory else {
         return Ok(());
     };
-    let need = (nx * ny) as f64 * BYTES_PER_CELL;
+    // In floating point: nx × ny of a mistyped grid may not fit a usize.
+    let cells = nx as f64 * ny as f64;
+    let need = cells * BYTES_PER_CELL;
     let have = per_node * nodes as f64;
     if need <= have {
         return Ok(());
@@ -178,7 +180,7 @@ pub(crate) fn check_memory(
     Err(format!(
         "nx × ny = {nx} × {ny} ({:.3e} cells) needs about {:.0} GB (≈ {BYTES_PER_CELL} B a cell), \
          more than the {:.0} GB of the {nodes} node(s) of this job: use a coarser grid or more nodes",
-        (nx * ny) as f64,
+        cells,
         need / 1e9,
         have / 1e9
     ))

