@@ -58,6 +58,12 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -f "$root/.cargo/co
   exit 0
 fi
 
+# --- a change of MPI: rsmpi's build script does not watch MPICC, so clear what it built ---
+if [ -f "$stamp" ] && [ "$(sed -n 's/.* mpicc=\([^ ]*\) .*/\1/p' "$stamp")" != "${system_mpicc:-pypi-mpich-$mpich_version}" ]; then
+  say "the MPI changed since the last set-up: cleaning mpi-sys so that it is built against the new one"
+  (cd "$root" && cargo clean -p mpi-sys >/dev/null 2>&1 && cargo clean --release -p mpi-sys >/dev/null 2>&1) || true
+fi
+
 # --- the virtual environment --------------------------------------------------------------
 if [ ! -x "$venv/bin/python" ]; then
   say "creating $venv"
