@@ -982,9 +982,13 @@ impl Coupler {
             // SAFETY: `BYE` is static, so it outlives every send.
             reqs.push(unsafe { transport::isend(&BYE, r, BYE_TAG, &self.control) });
         }
+        // A stop notice (a peer ending cleanly on a signal) is no failure: its sender still
+        // says goodbye, so only a failure notice ends the wait early.
         let notice = &mut self.notice;
         let waited = transport::wait_all_unless(&mut reqs, deadline, &mut || {
-            notice.as_mut().is_some_and(Notice::arrived)
+            notice
+                .as_mut()
+                .is_some_and(|n| n.arrived() && signals::parse_stop_notice(&n.text()).is_none())
         });
         let what = "every other component to finalize";
         match waited {
