@@ -1057,7 +1057,7 @@ impl Coupler {
         if tracing::dispatcher::has_been_set() {
             tracing::error!("{line}");
         } else {
-            eprintln!("{line}");
+            crate::say!("{line}");
         }
         if self.state == State::Running && !self.peer_failed {
             let mut text = format!("{who} failed: {reason}").into_bytes();
@@ -1326,7 +1326,7 @@ fn init_timeout(
     config: &CouplingConfig,
     what: &str,
 ) -> ! {
-    eprintln!(
+    crate::say!(
         "coupler timeout: component '{component}' rank {} waited {:.1} s (limit {} s) for {what} \
          in init(); a component may have died before joining; aborting the job",
         world.rank(),

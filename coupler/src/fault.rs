@@ -149,16 +149,16 @@ impl Faults {
             match f.action {
                 Action::Panic => panic!("{what}"),
                 Action::Exit => {
-                    eprintln!("{what}: exiting with code 3");
+                    crate::say!("{what}: exiting with code 3");
                     std::process::exit(3)
                 }
                 Action::Kill => {
-                    eprintln!("{what}: SIGKILL");
+                    crate::say!("{what}: SIGKILL");
                     // SAFETY: sends a signal to this very process.
                     unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
                 }
                 Action::Hang => {
-                    eprintln!("{what}: going silent");
+                    crate::say!("{what}: going silent");
                     loop {
                         std::thread::sleep(std::time::Duration::from_secs(3600));
                     }

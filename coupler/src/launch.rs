@@ -204,7 +204,7 @@ fn timeout(
         + deadline
             .saturating_duration_since(Instant::now())
             .as_secs_f64();
-    eprintln!(
+    crate::say!(
         "coupler timeout: component '{component}' rank {} waited {:.1} s (limit {limit:.0} s) for {what} \
          at the start of the launch; a program may have died before joining, or is not an eddylink \
          program; aborting the job",

@@ -42,6 +42,7 @@ pub mod launch;
 mod launcher;
 mod link;
 pub mod routes;
+pub mod say;
 pub mod rundir;
 pub mod signals;
 pub mod timeops;

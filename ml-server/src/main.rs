@@ -109,7 +109,7 @@ fn main() -> ExitCode {
         } else {
             "no such experiment file"
         };
-        eprintln!("ml-server: {}: {what}", config.display());
+        coupler::say!("ml-server: {}: {what}", config.display());
         return ExitCode::from(2);
     }
     let result = match command {
@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ml-server: {e:#}");
+            coupler::say!("ml-server: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -141,7 +141,7 @@ fn main() -> ExitCode {
 fn refuse(reason: &str) -> ExitCode {
     let (report, message) = coupler::launch::refuse(ml_server::startup::COMPONENT, reason);
     if report {
-        eprintln!("ml-server: {message}");
+        coupler::say!("ml-server: {message}");
     }
     ExitCode::from(2)
 }

@@ -30,10 +30,10 @@ use mpi::topology::Communicator;
 pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
     // Before MPI starts: a stop signal must not kill the server before the ocean has saved.
     if let Err(e) = signals::install() {
-        eprintln!("ml-server: warning: cannot handle stop signals ({e}): they will kill it");
+        coupler::say!("ml-server: warning: cannot handle stop signals ({e}): they will kill it");
     }
     let Some(universe) = mpi::initialize() else {
-        eprintln!("ml-server: MPI was already initialised");
+        coupler::say!("ml-server: MPI was already initialised");
         return ExitCode::FAILURE;
     };
     match serve_with(&universe, file, weights) {
@@ -43,12 +43,12 @@ pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
         Err(e) => match e.downcast_ref::<CouplerError>() {
             Some(CouplerError::Launch { report, message }) => {
                 if *report {
-                    eprintln!("ml-server: {message}");
+                    coupler::say!("ml-server: {message}");
                 }
                 ExitCode::from(2)
             }
             _ => {
-                eprintln!("ml-server: {e:#}");
+                coupler::say!("ml-server: {e:#}");
                 ExitCode::FAILURE
             }
         },

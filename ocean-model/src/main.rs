@@ -83,7 +83,7 @@ fn main() -> ExitCode {
             let reason = line.trim_start_matches("error: ");
             let (report, message) = coupler::launch::refuse(COMPONENT, reason);
             if report {
-                eprintln!("error: {message}");
+                coupler::say!("error: {message}");
             }
             return ExitCode::from(USAGE_ERROR);
         }
@@ -96,10 +96,10 @@ fn main() -> ExitCode {
     // Before MPI starts: from here on SIGTERM, SIGINT and SIGUSR1 ask for a checkpoint
     // and a clean stop instead of killing the rank.
     if let Err(e) = coupler::signals::install() {
-        eprintln!("warning: cannot handle stop signals ({e}): they will kill the run");
+        coupler::say!("warning: cannot handle stop signals ({e}): they will kill the run");
     }
     let Some(universe) = mpi::initialize() else {
-        eprintln!("error: MPI was already initialised");
+        coupler::say!("error: MPI was already initialised");
         return ExitCode::FAILURE;
     };
     let world = universe.world();
@@ -114,7 +114,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Stopped>() => {
             if world.rank() == 0 {
-                eprintln!("ocean-model: {e}");
+                coupler::say!("ocean-model: {e}");
             }
             e.downcast_ref::<Stopped>()
                 .map_or(ExitCode::FAILURE, |s| ExitCode::from(s.signal.exit_code()))
@@ -126,7 +126,7 @@ fn main() -> ExitCode {
                     Some(ocean_model::OceanError::Unstable { .. })
                 );
             if world.rank() == 0 || !same_on_every_rank {
-                eprintln!("error: {}", chain(&e));
+                coupler::say!("error: {}", chain(&e));
             }
             if e.is::<ConfigProblem>() {
                 ExitCode::from(USAGE_ERROR)
