@@ -7,8 +7,9 @@
 # target/ci-openmpi/src and there runs `MPICC=/usr/bin/mpicc make setup` (no other
 # variable; libtorch is the one `make test` installed, to skip a second 4.5 GB download),
 # builds the two binaries into target/ci-openmpi/target, then under Open MPI's mpiexec:
-# a short coupled MPMD job (jobs/local.sh), one fault scenario with its bit-for-bit
-# restart and the kill -9 scenario with its restart (tests/tests/faults.rs). Where Open MPI
+# a short coupled MPMD job (jobs/local.sh), then each reliability scenario of
+# docs/reliability.md's Open MPI column by its test: ML panic, kill -9 and silent ML rank
+# (faults.rs), SIGTERM, Ctrl-C and SIGUSR1 (signals.rs), every launch mistake (launch.rs). Where Open MPI
 # cannot be installed it says so and skips. Ends with "N passed, N failed, N skipped".
 set -uo pipefail
 # shellcheck source=.ci/lib.sh
@@ -88,14 +89,32 @@ else
   pass "openmpi-coupled: $(grep -o '"sypd": *[0-9.]*' "$run/out/double_gyre_64/summary.json"), $out"
 fi
 
-ci_start "fault scenarios with bit-for-bit restarts under Open MPI (tests/tests/faults.rs)"
-tests=(an_ml_panic_stops_the_ocean_at_once_which_saves_its_last_step_and_restarts_bit_for_bit
-  a_killed_ml_rank_ends_the_job_at_once_and_the_last_periodic_checkpoint_restarts_bit_for_bit)
-if (cd "$src" && timeout --kill-after=10 900 cargo test -p eddylink-tests --test faults -- --exact "${tests[@]}") \
-    > "$work/faults.log" 2>&1; then
-  pass "openmpi-faults: $(grep -E '^test result' "$work/faults.log" | tail -n 1)"
+# Each scenario of docs/reliability.md's Open MPI column, by the test that proves it under
+# Hydra: the same assertions (reason on every rank, exit status, checkpoints, bit-for-bit
+# restarts), now with Open MPI's mpiexec and libmpi.
+scenarios=(
+  "faults an_ml_panic_stops_the_ocean_at_once_which_saves_its_last_step_and_restarts_bit_for_bit"
+  "faults a_killed_ml_rank_ends_the_job_at_once_and_the_last_periodic_checkpoint_restarts_bit_for_bit"
+  "faults a_silent_ml_server_is_named_at_the_timeout_and_the_ocean_saves_its_last_step"
+  "signals sigterm_to_mpiexec_checkpoints_a_coupling_time_and_the_restart_continues_the_run"
+  "signals ctrl_c_on_a_coupled_run_checkpoints_and_stops_every_program"
+  "signals sigusr1_to_every_rank_of_a_standalone_run_checkpoints_and_the_restart_continues"
+  "launch"
+)
+ci_start "reliability scenarios under Open MPI (tests/tests/{faults,signals,launch}.rs)"
+if ! (cd "$src" && cargo build --workspace --bins && cargo test -p eddylink-tests --no-run) > "$work/tests-build.log" 2>&1; then
+  fail openmpi-scenarios "building the tests failed (log $work/tests-build.log): $(grep -m 3 -E 'error' "$work/tests-build.log")"
 else
-  fail openmpi-faults "(log $work/faults.log) $(grep -E '^test |panicked|test result' "$work/faults.log" | tail -n 6)"
+  for spec in "${scenarios[@]}"; do
+    # "FILE NAME" runs one test, "FILE" all of that file's
+    file=${spec%% *}; name=${spec#"$file"}; name=${name# }
+    log=$work/scenario-$file${name:+-$name}.log
+    if (cd "$src" && timeout --kill-after=10 600 cargo test -p eddylink-tests --test "$file" -- ${name:+--exact "$name"}) > "$log" 2>&1; then
+      pass "openmpi $file::${name:-*} ($(grep -E '^test result' "$log" | tail -n 1 | cut -d';' -f1))"
+    else
+      fail "openmpi $file::$name" "(log $log) $(grep -E '^test |panicked|test result' "$log" | tail -n 6)"
+    fi
+  done
 fi
 
 ci_summary "Open MPI step"

@@ -114,7 +114,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Stopped>() => {
             if world.rank() == 0 {
-                coupler::say!("ocean-model: {e}");
+                // Logged, not only printed: a launcher that tears the job down after a
+                // signal (Open MPI's mpirun) may drop the last lines of stderr.
+                tracing::warn!("ocean-model: {e}");
             }
             e.downcast_ref::<Stopped>()
                 .map_or(ExitCode::FAILURE, |s| ExitCode::from(s.signal.exit_code()))
