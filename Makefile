@@ -9,7 +9,7 @@ SKIP_LOG    := $(CURDIR)/target/test-skips.txt
 # the settings the shipped weights were trained with (weights/double_gyre_64_fullycnn.md)
 TRAIN_ARGS  ?= --epochs 12 --decay-at 7,10 --batch 4 --checkpoints out/closure/train_ckpt
 
-.PHONY: run test setup build build-debug bench-coupler truth train evaluate clean-out help
+.PHONY: run test setup build build-debug bench-coupler truth train evaluate tune stability clean-out help
 
 ## run: set up, build (release), run the default coupled experiment and plot it
 run: build
@@ -52,3 +52,11 @@ train: build
 ## evaluate: run the closures online over the test period and score them (docs/science.md)
 evaluate: build
 	scripts/closure_evaluate.sh
+
+## tune: choose the learned closure's forcing_factor on the training period (docs/science.md)
+tune: build
+	scripts/closure_evaluate.sh --tune
+
+## stability: 10-year online runs of the learned closure, mean and stochastic (about 1 h each)
+stability: build
+	scripts/closure_stability.sh

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Long online runs of the shipped learned closure at 60 km (`make stability`; about an hour
+# per run on a free core, CPU inference every 2 model hours): from the coarse-grained truth of
+# the first test day, YEARS model years (default 10) in mean and in stochastic mode, with
+# daily diagnostics. A run that blows up ends with the ocean's own stability error.
+# Writes docs/science/stability.md (annual-mean basin KE of each run beside the no-closure
+# run's) and docs/images/closure_stability_ke.png (the KE series, via `ocean-model plot`).
+# Usage: scripts/closure_stability.sh [YEARS]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+years=${1:-10}
+# shellcheck disable=SC1091
+[ -f .venv/eddylink.env ] && . .venv/eddylink.env
+mpiexec=${EDDYLINK_MPIEXEC:-mpiexec}
+python=${EDDYLINK_PYTHON:-python3}
+bin=target/release
+out=out/closure/stability
+truth=out/closure/coarse_b.nc
+coarse=configs/closure/spinup_64.toml
+learned=configs/double_gyre_64_learned.toml
+first=266
+end=$(( first + 365 * years ))
+[ -f "$truth" ] || { echo "closure_stability: $truth missing: run 'make truth' first" >&2; exit 2; }
+mkdir -p "$out" docs/science docs/images
+say() { echo "closure_stability: $*"; }
+
+variant() {   # as in closure_evaluate.sh: BASE DEST key=value...
+  local base=$1 dest=$2; shift 2
+  cp "$base" "$dest"
+  local kv key value
+  for kv in "$@"; do
+    key=${kv%%=*}; value=${kv#*=}
+    grep -qE "^$key = " "$dest" || { echo "closure_stability: $base has no '$key =' line" >&2; exit 2; }
+    sed -i -E "s|^$key = [^#]*|$key = $value   |" "$dest"
+  done
+}
+
+"$bin/closure" init --data "$truth" --day "$first" --config "$coarse" --out "$out/start.nc"
+common=("duration=\"${end}d\"" 'snapshot_interval="365d"' 'diagnostics_interval="1d"' 'checkpoint_interval="365d"' 'progress_interval_s=600.0')
+variant "$coarse" configs/closure/.stab_none.toml "${common[@]}"
+variant "$learned" configs/.stab_mean.toml "${common[@]}"
+variant "$learned" configs/.stab_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
+pids=()
+for name in none mean stochastic; do
+  dir=$out/$name
+  rm -rf "$dir"
+  if [ "$name" = none ]; then
+    "$bin/ocean-model" --config configs/closure/.stab_none.toml --output-dir "$dir" --restart "$out/start.nc" > "$out/$name.log" 2>&1 &
+  else
+    "$mpiexec" -n 1 "$bin/ocean-model" --config "configs/.stab_$name.toml" --output-dir "$dir" --restart "$out/start.nc" \
+      : -n 1 "$bin/ml-server" --config "configs/.stab_$name.toml" > "$out/$name.log" 2>&1 &
+  fi
+  pids+=($!)
+  say "started $name: days $first–$end, log $out/$name.log"
+done
+status=()
+for p in "${pids[@]}"; do
+  if wait "$p"; then status+=(0); else status+=($?); fi
+done
+rm -f configs/closure/.stab_*.toml configs/.stab_*.toml
+say "exit status none/mean/stochastic: ${status[*]}"
+"$bin/ocean-model" plot "$out/mean" --out "$out/mean/plots" > /dev/null
+cp "$out/mean/plots/kinetic_energy.png" docs/images/closure_stability_ke.png 2>/dev/null || true
+"$python" - "$out" "$first" "${status[@]}" > docs/science/stability.md <<'PY'
+import sys, xarray as xr, numpy as np
+out, first, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+rows = {}
+for name in ("none", "mean", "stochastic"):
+    d = xr.open_dataset(f"{out}/{name}/diagnostics.nc", decode_times=False)
+    ke = d["kinetic_energy"].values / 1e17
+    days = d["time"].values / 86400.0
+    rows[name] = (days, ke)
+n = max(int((r[0][-1] - first) // 365) for r in rows.values())
+print("| run | exit | " + " | ".join(f"year {y + 1}" for y in range(n)) + " | max |")
+print("|---|---|" + "---|" * (n + 1))
+for (name, (days, ke)), code in zip(rows.items(), codes):
+    years = [ke[(days >= first + 365 * y) & (days < first + 365 * (y + 1))] for y in range(n)]
+    cells = [f"{np.mean(y):.2f}" if len(y) else "—" for y in years]
+    print(f"| {name} | {code} | " + " | ".join(cells) + f" | {np.max(ke):.2f} |")
+print()
+print("Annual-mean basin kinetic energy, 10¹⁷ J (`scripts/closure_stability.sh`).")
+PY
+cat docs/science/stability.md
