@@ -53,9 +53,9 @@ train: build
 evaluate: build
 	scripts/closure_evaluate.sh
 
-## tune: choose the learned closure's forcing_factor on the training period (docs/science.md)
+## tune: choose the learned closure's forcing_factor on the training period (about 30 min)
 tune: build
-	scripts/closure_evaluate.sh --tune
+	scripts/closure_tune.sh
 
 ## stability: 10-year online runs of the learned closure, mean and stochastic (about 1 h each)
 stability: build

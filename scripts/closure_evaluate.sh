@@ -11,26 +11,16 @@
 #   gz21                 GZ21's published weights, when ../shared/gz21 is there
 # and `closure score` scores each against the truth (docs/science/online_scores.{json,md});
 # `closure figures` draws docs/images/closure_*.png.
-#
-# `--tune` instead chooses the learned closure's forcing_factor on the TRAINING period (days
-# 150–250 of coarse_a.nc, never the test period): the learned closure at each factor of
-# FACTORS (default 0.3 … 1.0) against no closure; scores to docs/science/factor_tuning.*;
-# the factor with the best median score is printed, to be written into the shipped config.
-# Usage: scripts/closure_evaluate.sh [--tune]
+# The shipped forcing_factor is chosen on the training period by scripts/closure_tune.sh.
+# Usage: scripts/closure_evaluate.sh
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-tune=false
-[ "${1:-}" = --tune ] && tune=true
 # shellcheck disable=SC1091
 [ -f .venv/eddylink.env ] && . .venv/eddylink.env
 mpiexec=${EDDYLINK_MPIEXEC:-mpiexec}
 bin=target/release
-if $tune; then
-  first=150 end=250 out=out/closure/tune truth=out/closure/coarse_a.nc
-else
-  first=266 end=330 out=out/closure/eval truth=out/closure/coarse_b.nc
-fi
+first=266 end=330 out=out/closure/eval truth=out/closure/coarse_b.nc
 coarse=configs/closure/spinup_64.toml
 gz21=${EDDYLINK_GZ21_DIR:-$root/../shared/gz21}/trained_model.pth
 mkdir -p "$out" docs/science docs/images
@@ -54,28 +44,20 @@ common=("duration=\"${end}d\"" 'snapshot_interval="1d"' 'diagnostics_interval="1
 # Relative paths in a config are taken from its folder: the variants sit beside their base.
 variant "$coarse" configs/closure/.eval_none.toml "${common[@]}"
 learned=configs/double_gyre_64_learned.toml
-if $tune; then
-  runs=(none=configs/closure/.eval_none.toml)
-  for f in ${FACTORS:-0.3 0.4 0.5 0.6 0.7 0.8 1.0}; do
-    variant "$learned" "configs/.eval_learned_f$f.toml" "${common[@]}" "forcing_factor=$f"
-    runs+=("learned_f$f=configs/.eval_learned_f$f.toml")
-  done
+variant "$learned" configs/.eval_learned.toml "${common[@]}"
+variant "$learned" configs/.eval_learned_raw.toml "${common[@]}" 'forcing_factor=1.0'
+# The stochastic samples exceed max_abs at the western wall at once: "abort" would end the run.
+variant "$learned" configs/.eval_learned_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
+variant configs/double_gyre_64.toml configs/.eval_backscatter.toml "${common[@]}"
+runs=(none=configs/closure/.eval_none.toml learned=configs/.eval_learned.toml
+      learned_raw=configs/.eval_learned_raw.toml learned_stochastic=configs/.eval_learned_stochastic.toml
+      backscatter=configs/.eval_backscatter.toml)
+if [ -f "$gz21" ]; then
+  variant "$learned" configs/.eval_gz21.toml "${common[@]}" \
+    "weights=\"$gz21\"" 'input_scale=10.0' 'output_scale=1e-7' 'forcing_factor=1.0'
+  runs+=(gz21=configs/.eval_gz21.toml)
 else
-  variant "$learned" configs/.eval_learned.toml "${common[@]}"
-  variant "$learned" configs/.eval_learned_raw.toml "${common[@]}" 'forcing_factor=1.0'
-  # The stochastic samples exceed max_abs at the western wall at once: "abort" would end the run.
-  variant "$learned" configs/.eval_learned_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
-  variant configs/double_gyre_64.toml configs/.eval_backscatter.toml "${common[@]}"
-  runs=(none=configs/closure/.eval_none.toml learned=configs/.eval_learned.toml
-        learned_raw=configs/.eval_learned_raw.toml learned_stochastic=configs/.eval_learned_stochastic.toml
-        backscatter=configs/.eval_backscatter.toml)
-  if [ -f "$gz21" ]; then
-    variant "$learned" configs/.eval_gz21.toml "${common[@]}" \
-      "weights=\"$gz21\"" 'input_scale=10.0' 'output_scale=1e-7' 'forcing_factor=1.0'
-    runs+=(gz21=configs/.eval_gz21.toml)
-  else
-    say "no GZ21 weights at $gz21: the gz21 run is skipped"
-  fi
+  say "no GZ21 weights at $gz21: the gz21 run is skipped"
 fi
 scored=()
 for spec in "${runs[@]}"; do
@@ -94,11 +76,6 @@ for spec in "${runs[@]}"; do
   [ -d "$dir" ] && scored+=(--run "$name=$dir")
 done
 rm -f configs/closure/.eval_*.toml configs/.eval_*.toml
-if $tune; then
-  "$bin/closure" score --truth "$truth" --days "$first:$end" --config "$coarse" \
-    --out docs/science/factor_tuning.json "${scored[@]}"
-  exit 0
-fi
 "$bin/closure" score --truth "$truth" --days "$first:$end" --config "$coarse" \
   --out docs/science/online_scores.json "${scored[@]}"
 "$bin/closure" figures --truth "$truth" --days "$first:$end" --config "$coarse" \
