@@ -6,10 +6,8 @@
 #   scripts/mpiexec-flags.sh --flavour [MPIEXEC]    openmpi, hydra or other
 #
 #   Open MPI       flags: --oversubscribe (more ranks than cores, as tests and small runs
-#                  do), --mca odls_base_sigkill_timeout 60 (mpirun SIGKILLs the job 1 s after
-#                  forwarding a SIGTERM or Ctrl-C by default: too short for the checkpoint
-#                  the programs save at the next coupling time), plus --allow-run-as-root
-#                  when run as root (it refuses root otherwise); srun plugin: pmix
+#                  do), plus --allow-run-as-root when run as root (it refuses root otherwise);
+#                  srun plugin: pmix
 #   MPICH (Hydra)  flags: none; srun plugin: pmi2
 #   anything else  (Intel MPI, Cray PALS, …) flags: none; srun plugin: none printed, so srun
 #                  keeps the site's default (MpiDefault in slurm.conf)
@@ -46,7 +44,7 @@ if [ "$mode" = srun ]; then
 fi
 flags=()
 if [ "$flavour" = openmpi ]; then
-  flags+=(--oversubscribe --mca odls_base_sigkill_timeout 60)
+  flags+=(--oversubscribe)
   [ "$(id -u)" != 0 ] || flags+=(--allow-run-as-root)
 fi
 echo "${flags[*]}"

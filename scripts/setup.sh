@@ -51,7 +51,7 @@ else
     if ls "$d"/libclang.so* >/dev/null 2>&1; then system_libclang=$d; break; fi
   done
 fi
-wanted="v5 mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
+wanted="v6 mpicc=${system_mpicc:-pypi-mpich-$mpich_version} libclang=${system_libclang:-pypi} libtorch=${LIBTORCH:-pypi-torch-$torch_version} root=$root"
 stamp="$venv/.eddylink-setup"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -f "$root/.cargo/config.toml" ]; then
   say "up to date ($stamp)"

@@ -240,9 +240,9 @@ fn mpiexec_flags_follow_the_flavour_of_the_mpiexec() {
     // SAFETY: getuid has no preconditions.
     let root_user = unsafe { libc::getuid() } == 0;
     let expected = if root_user {
-        "--oversubscribe --mca odls_base_sigkill_timeout 60 --allow-run-as-root"
+        "--oversubscribe --allow-run-as-root"
     } else {
-        "--oversubscribe --mca odls_base_sigkill_timeout 60"
+        "--oversubscribe"
     };
     assert_eq!(flags(&[openmpi]), expected);
     assert_eq!(flags(&["--srun-mpi", openmpi]), "pmix");
