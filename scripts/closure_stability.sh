@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Long online runs of the shipped learned closure at 60 km (`make stability`; about an hour
-# per run on a free core, CPU inference every 2 model hours): from the coarse-grained truth of
-# the first test day, YEARS model years (default 10) in mean and in stochastic mode, with
-# daily diagnostics. A run that blows up ends with the ocean's own stability error.
-# Writes docs/science/stability.md (annual-mean basin KE of each run beside the no-closure
-# run's) and docs/images/closure_stability_ke.png (the KE series, via `ocean-model plot`).
-# Usage: scripts/closure_stability.sh [YEARS]
+# Long online runs of the shipped learned closure at 60 km (`make stability`; about 2 h per
+# run on a free core, CPU inference every 2 model hours): YEARS model years (default 10) in
+# mean and in stochastic mode, and without closure, with daily diagnostics, from
+#   START=spinup  the 60 km model's own equilibrium (the end of the 10-year spin-up of
+#                 `make truth`, day 3650), where a user's long run of the default would be
+#   START=truth   the coarse-grained 15 km truth of the first test day (266), three times as
+#                 energetic
+# A run that blows up ends at the forcing check (max_abs) or the ocean's stability check.
+# Writes docs/science/stability_START.md (annual-mean basin KE of each run beside the
+# no-closure run's) and docs/images/closure_stability_START_ke.png (`ocean-model plot`).
+# SUMMARY_ONLY=1 only writes the table and figure from the runs already in out/ (e.g. runs
+# stopped before their end: the table says how far each got).
+# Usage: [START=spinup|truth] [SUMMARY_ONLY=1] scripts/closure_stability.sh [YEARS]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 years=${1:-10}
+start_from=${START:-spinup}
 # shellcheck disable=SC1091
 [ -f .venv/eddylink.env ] && . .venv/eddylink.env
 mpiexec=${EDDYLINK_MPIEXEC:-mpiexec}
@@ -19,10 +26,21 @@ out=out/closure/stability
 truth=out/closure/coarse_b.nc
 coarse=configs/closure/spinup_64.toml
 learned=configs/double_gyre_64_learned.toml
-first=266
-end=$(( first + 365 * years ))
-[ -f "$truth" ] || { echo "closure_stability: $truth missing: run 'make truth' first" >&2; exit 2; }
+out=$out/$start_from
 mkdir -p "$out" docs/science docs/images
+case "$start_from" in
+  truth)
+    [ -f "$truth" ] || { echo "closure_stability: $truth missing: run 'make truth' first" >&2; exit 2; }
+    first=266
+    "$bin/closure" init --data "$truth" --day "$first" --config "$coarse" --out "$out/start.nc" ;;
+  spinup)
+    spun=$(find out/closure/spinup_64 -maxdepth 1 -name 'checkpoint_*.nc' 2>/dev/null | sort | tail -n 1)
+    [ -n "$spun" ] || { echo "closure_stability: no checkpoint in out/closure/spinup_64: run 'make truth' first" >&2; exit 2; }
+    first=3650
+    cp "$spun" "$out/start.nc" ;;
+  *) echo "closure_stability: START must be spinup or truth, not '$start_from'" >&2; exit 2 ;;
+esac
+end=$(( first + 365 * years ))
 say() { echo "closure_stability: $*"; }
 
 variant() {   # as in closure_evaluate.sh: BASE DEST key=value...
@@ -36,33 +54,36 @@ variant() {   # as in closure_evaluate.sh: BASE DEST key=value...
   done
 }
 
-"$bin/closure" init --data "$truth" --day "$first" --config "$coarse" --out "$out/start.nc"
-common=("duration=\"${end}d\"" 'snapshot_interval="365d"' 'diagnostics_interval="1d"' 'checkpoint_interval="365d"' 'progress_interval_s=600.0')
-variant "$coarse" configs/closure/.stab_none.toml "${common[@]}"
-variant "$learned" configs/.stab_mean.toml "${common[@]}"
-variant "$learned" configs/.stab_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
-pids=()
-for name in none mean stochastic; do
-  dir=$out/$name
-  rm -rf "$dir"
-  if [ "$name" = none ]; then
-    "$bin/ocean-model" --config configs/closure/.stab_none.toml --output-dir "$dir" --restart "$out/start.nc" > "$out/$name.log" 2>&1 &
-  else
-    "$mpiexec" -n 1 "$bin/ocean-model" --config "configs/.stab_$name.toml" --output-dir "$dir" --restart "$out/start.nc" \
-      : -n 1 "$bin/ml-server" --config "configs/.stab_$name.toml" > "$out/$name.log" 2>&1 &
-  fi
-  pids+=($!)
-  say "started $name: days $first–$end, log $out/$name.log"
-done
-status=()
-for p in "${pids[@]}"; do
-  if wait "$p"; then status+=(0); else status+=($?); fi
-done
-rm -f configs/closure/.stab_*.toml configs/.stab_*.toml
-say "exit status none/mean/stochastic: ${status[*]}"
+if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
+  status=(- - -)
+else
+  common=("duration=\"${end}d\"" 'snapshot_interval="365d"' 'diagnostics_interval="1d"' 'checkpoint_interval="365d"' 'progress_interval_s=600.0')
+  variant "$coarse" configs/closure/.stab_none.toml "${common[@]}"
+  variant "$learned" configs/.stab_mean.toml "${common[@]}"
+  variant "$learned" configs/.stab_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
+  pids=()
+  for name in none mean stochastic; do
+    dir=$out/$name
+    rm -rf "$dir"
+    if [ "$name" = none ]; then
+      "$bin/ocean-model" --config configs/closure/.stab_none.toml --output-dir "$dir" --restart "$out/start.nc" > "$out/$name.log" 2>&1 &
+    else
+      "$mpiexec" -n 1 "$bin/ocean-model" --config "configs/.stab_$name.toml" --output-dir "$dir" --restart "$out/start.nc" \
+        : -n 1 "$bin/ml-server" --config "configs/.stab_$name.toml" > "$out/$name.log" 2>&1 &
+    fi
+    pids+=($!)
+    say "started $name: days $first–$end, log $out/$name.log"
+  done
+  status=()
+  for p in "${pids[@]}"; do
+    if wait "$p"; then status+=(0); else status+=($?); fi
+  done
+  rm -f configs/closure/.stab_*.toml configs/.stab_*.toml
+  say "exit status none/mean/stochastic: ${status[*]}"
+fi
 "$bin/ocean-model" plot "$out/mean" --out "$out/mean/plots" > /dev/null
-cp "$out/mean/plots/kinetic_energy.png" docs/images/closure_stability_ke.png 2>/dev/null || true
-"$python" - "$out" "$first" "${status[@]}" > docs/science/stability.md <<'PY'
+cp "$out/mean/plots/kinetic_energy.png" "docs/images/closure_stability_${start_from}_ke.png" 2>/dev/null || true
+"$python" - "$out" "$first" "${status[@]}" > "docs/science/stability_${start_from}.md" <<'PY'
 import sys, xarray as xr, numpy as np
 out, first, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 rows = {}
@@ -81,4 +102,4 @@ for (name, (days, ke)), code in zip(rows.items(), codes):
 print()
 print("Annual-mean basin kinetic energy, 10¹⁷ J (`scripts/closure_stability.sh`).")
 PY
-cat docs/science/stability.md
+cat "docs/science/stability_${start_from}.md"
