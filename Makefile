@@ -1,7 +1,9 @@
 # eddylink — the two commands of the README are `make run` and `make test`.
 # Both set everything up first (scripts/setup.sh is idempotent: seconds when done).
 
-CONFIG      ?= configs/double_gyre_64.toml
+# the default experiment: the FullyCNN trained on this ocean (configs/double_gyre_64.toml is
+# the same ocean with the analytic backscatter, the fast baseline most tests use)
+CONFIG      ?= configs/double_gyre_64_learned.toml
 OCEAN_RANKS ?= 2
 ML_RANKS    ?= 1
 # Tests that skip a check append why here (tests/src/skip.rs); `make test` prints it.
