@@ -76,3 +76,26 @@ fn the_shipped_weights_pass_check_in_their_experiment_with_the_cards_scales() {
     );
     assert!(out.stdout.contains("FullyCNN"), "{}", out.output());
 }
+
+#[test]
+fn make_run_runs_the_learned_closure_with_the_tuned_factor() {
+    let root = repo();
+    let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    let config = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("CONFIG"))
+        .and_then(|rest| rest.split("?=").nth(1))
+        .map(str::trim)
+        .expect("a `CONFIG ?= …` line in the Makefile");
+    assert_eq!(config, "configs/double_gyre_64_learned.toml");
+    let text = std::fs::read_to_string(root.join(config)).unwrap();
+    // docs/science/factor_tuning_choice.md is what `make tune` chose on the training period
+    let choice = std::fs::read_to_string(root.join("docs/science/factor_tuning_choice.md"))
+        .expect("make tune's choice");
+    let chosen: f64 = choice
+        .split("chosen: forcing_factor = ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .expect("a chosen factor");
+    assert_eq!(number(&text, "forcing_factor"), chosen);
+}
