@@ -609,3 +609,57 @@ pub unsafe extern "C" fn eddylink_error_message(buf: *mut c_char, len: usize) ->
 pub extern "C" fn eddylink_last_error() -> *const c_char {
     error::last_ptr()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> String {
+        // SAFETY: the library's own NUL-terminated string.
+        unsafe { CStr::from_ptr(eddylink_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_inside_a_call_becomes_a_code_and_a_message() {
+        let rc = entry("eddylink_test", || panic!("index 7 out of range"));
+        assert_eq!(rc, error::ERR_PANIC);
+        assert_eq!(
+            last(),
+            "eddylink_test: panicked inside the eddylink library: index 7 out of range"
+        );
+    }
+
+    #[test]
+    fn a_null_handle_is_an_argument_error_naming_the_call() {
+        let mut comm = 0;
+        // SAFETY: a null handle is what is tested; `comm` is a live out-pointer.
+        let rc = unsafe { eddylink_get_localcomm(std::ptr::null_mut(), &mut comm) };
+        assert_eq!(rc, error::ERR_ARGUMENT);
+        assert!(last().starts_with("eddylink_get_localcomm: the coupler handle is null"));
+        // SAFETY: as above, with null out-pointers that must not be written.
+        let rc = unsafe { eddylink_enddef(std::ptr::null_mut()) };
+        assert_eq!(rc, error::ERR_ARGUMENT);
+        assert!(last().starts_with("eddylink_enddef:"), "{}", last());
+    }
+
+    #[test]
+    fn the_message_is_cut_to_the_buffer_and_its_full_length_returned() {
+        entry("eddylink_test", || {
+            Err(CapiError::argument("eddylink_test", "0123456789"))
+        });
+        let mut buf = [b'x' as c_char; 8];
+        // SAFETY: `buf` holds 8 bytes.
+        let n = unsafe { eddylink_error_message(buf.as_mut_ptr(), buf.len()) };
+        assert_eq!(n, "eddylink_test: 0123456789".len());
+        // SAFETY: the call NUL-terminated it within the 8 bytes.
+        let cut = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(cut.to_str(), Ok("eddylin")); // 7 bytes and the NUL
+                                                 // SAFETY: a null buffer of length 0 only asks for the length.
+        assert_eq!(
+            unsafe { eddylink_error_message(std::ptr::null_mut(), 0) },
+            n
+        );
+    }
+}

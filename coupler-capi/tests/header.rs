@@ -69,7 +69,10 @@ fn fortran_module_binds_every_function_but_the_c_string_one() {
     let mut exported = called_names(&read("src/lib.rs"), "extern \"C\" fn ");
     exported.remove("eddylink_last_error"); // a C pointer: Fortran uses eddylink_error_message
     let bound = called_names(&read("fortran/eddylink.f90"), "name=\"");
-    assert_eq!(bound, exported, "eddylink.f90's bind(c) names against src/lib.rs");
+    assert_eq!(
+        bound, exported,
+        "eddylink.f90's bind(c) names against src/lib.rs"
+    );
 }
 
 #[test]
@@ -85,11 +88,17 @@ fn header_and_module_give_the_library_s_codes() {
         "EDDYLINK_",
     );
     assert!(rust.len() >= 15, "{rust:?}");
-    assert_eq!(header, rust, "eddylink.h #defines against src/error.rs, src/layout.rs");
+    assert_eq!(
+        header, rust,
+        "eddylink.h #defines against src/error.rs, src/layout.rs"
+    );
     let errors: BTreeSet<_> = rust
         .iter()
         .filter(|(n, _)| !n.ends_with("_MAJOR"))
         .cloned()
         .collect();
-    assert_eq!(fortran, errors, "eddylink.f90 parameters against src/error.rs");
+    assert_eq!(
+        fortran, errors,
+        "eddylink.f90 parameters against src/error.rs"
+    );
 }
