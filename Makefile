@@ -11,7 +11,9 @@ SKIP_LOG    := $(CURDIR)/target/test-skips.txt
 # the settings the shipped weights were trained with (weights/double_gyre_64_fullycnn.md)
 TRAIN_ARGS  ?= --epochs 12 --decay-at 7,10 --batch 4 --checkpoints out/closure/train_ckpt
 
-.PHONY: run test setup build build-debug bench-coupler truth train evaluate tune stability clean-out help
+CAPI_DIR    ?= $(CURDIR)/target/capi
+
+.PHONY: run test setup build build-debug capi bench-coupler truth train evaluate tune stability clean-out help
 
 ## run: set up, build (release), run the default coupled experiment and plot it
 run: build
@@ -31,6 +33,20 @@ setup:
 
 build: setup
 	cargo build --release --workspace --bins
+
+## capi: the C/Fortran library, eddylink.h, eddylink.f90 and eddylink.pc in $(CAPI_DIR) (docs/fortran.md)
+capi: setup
+	cargo build --release -p coupler-capi
+	@mkdir -p $(CAPI_DIR)/lib/pkgconfig $(CAPI_DIR)/include $(CAPI_DIR)/fortran
+	cp target/release/libeddylink.a target/release/libeddylink.so $(CAPI_DIR)/lib/
+	cp coupler-capi/include/eddylink.h $(CAPI_DIR)/include/
+	cp coupler-capi/fortran/eddylink.f90 $(CAPI_DIR)/fortran/
+	@mpi_libs=$$(sed -n 's/^EDDYLINK_MPI_LIBDIRS = "\(.*\)"/\1/p' .cargo/config.toml | tr ':' '\n' | sed '/^$$/d; s/^/-L/' | paste -sd' ' -); \
+	printf '%s\n' "prefix=$(CAPI_DIR)" 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: eddylink' "Description: C ABI of eddylink's coupler (docs/fortran.md)" 'Version: 0.1.0' \
+	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -leddylink -Wl,-rpath,$${libdir}' \
+	  "Libs.private: $$mpi_libs -lmpi -lpthread -ldl -lm" > $(CAPI_DIR)/lib/pkgconfig/eddylink.pc
+	@echo "eddylink C/Fortran library in $(CAPI_DIR): see docs/fortran.md"
 
 ## bench-coupler: put→get bandwidth against raw MPI (see docs/benchmarks.md)
 bench-coupler: build

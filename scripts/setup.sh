@@ -35,6 +35,27 @@ command -v "$python" >/dev/null 2>&1 || die "python3 not found: install Python >
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
   || die "$("$python" --version 2>&1) is too old: Python >= 3.9 is needed"
 
+# --- a Fortran compiler, for the Fortran toy ocean's tests (docs/fortran.md) ------------
+# No registry package gives gfortran without root: the system's ($FC, gfortran, gfortran-N),
+# else apt-get when this runs as root (as CI does); else the Fortran tests say they skip.
+has_fortran() {
+  local f
+  for f in "${FC:-}" gfortran gfortran-15 gfortran-14 gfortran-13 gfortran-12 gfortran-11 gfortran-10 gfortran-9; do
+    if [ -n "$f" ] && command -v "$f" >/dev/null 2>&1; then return 0; fi
+  done
+  return 1
+}
+if ! has_fortran; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing gfortran (apt-get) for the Fortran toy ocean's tests"
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gfortran >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gfortran >/dev/null 2>&1; }; } \
+      || say "note: apt-get install gfortran failed: the Fortran toy ocean's tests will skip"
+  else
+    say "note: no Fortran compiler (Debian: apt-get install gfortran): the Fortran toy ocean's tests will skip"
+  fi
+fi
+
 # --- what this run would choose (the stamp records it) ------------------------------------
 system_mpicc=""
 if [ -n "${MPICC:-}" ]; then
