@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use mpi::topology::SimpleCommunicator;
 
+use crate::component::{Component, FieldDef};
 use crate::config::{Boundary, CouplingConfig, Exchange, GridPoint};
-use crate::coupler::{Component, FieldDef};
 use crate::routes::{check_tiling, Region};
 use crate::transport::allgather;
 

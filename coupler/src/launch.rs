@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::Communicator;
 
+use crate::component::Component;
 use crate::config::CouplingConfig;
-use crate::coupler::Component;
 use crate::error::CouplerError;
 use crate::handshake::{self, NAME_LEN};
 use crate::transport;

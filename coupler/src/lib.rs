@@ -33,14 +33,34 @@
 //! # Ok(()) }
 //! ```
 
+//! # Where things are
+//!
+//! | module | its job |
+//! |---|---|
+//! | [`participant`](Coupler) | the [`Coupler`] handle: init, define, enddef, put, get, finalize; restart-time agreement; failure and stop notices, the panic hook, abort on drop |
+//! | `component` | [`Component`] and [`FieldDef`]: who takes part and what a rank declares |
+//! | `handshake` | the enddef checks: same configuration everywhere, boxes that tile |
+//! | [`routes`] | the M×N routes between boxes, halos and zero fill |
+//! | `link` | one exchange on one rank: clock, sender, receiver |
+//! | [`timeops`] | the time operations over a coupling period |
+//! | `wire` | the wire format: [`Element`] values cross as f32 |
+//! | `transport` | non-blocking MPI with deadlines (the only direct MPI calls) |
+//! | [`timing`] | per-field timings and their reduction over a component's ranks |
+//! | [`config`] | the `[coupling]` table (and, for now, the experiment file's other shared tables) |
+//! | [`launch`], `launcher` | what every program tells the others at start-up; launcher hints |
+//! | [`signals`] | stop requests by signal |
+//! | [`error`] | [`CouplerError`] |
+//! | [`rundir`], [`fault`], [`say`] | run directory and logging, fault injection, one-write stderr lines |
+
+mod component;
 pub mod config;
-mod coupler;
 pub mod error;
 pub mod fault;
 mod handshake;
 pub mod launch;
 mod launcher;
 mod link;
+mod participant;
 pub mod routes;
 pub mod rundir;
 pub mod say;
@@ -48,10 +68,12 @@ pub mod signals;
 pub mod timeops;
 pub mod timing;
 mod transport;
+mod wire;
 
+pub use component::{Component, FieldDef};
 pub use config::{Boundary, CouplingConfig, ExperimentFile, GridPoint, RunConfig, TimeOp};
-pub use coupler::{Component, Coupler, FieldDef};
 pub use error::CouplerError;
+pub use participant::Coupler;
 pub use routes::Region;
-pub use timeops::Element;
 pub use timing::{FieldTiming, TimingReport};
+pub use wire::Element;

@@ -1,8 +1,13 @@
-//! Per-field timings: time inside put, time waiting in get, bytes moved, exchanges made.
+//! Per-field timings: time inside put, time waiting in get, bytes moved, exchanges made,
+//! and their reduction over a component's ranks at finalize.
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Instant;
 
+use mpi::collective::SystemOperation;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
 use serde::Serialize;
 
 /// What one rank measured for one field.
@@ -21,6 +26,24 @@ pub struct FieldTiming {
     pub seconds: f64,
     /// Bytes this rank sent or received for the field.
     pub bytes: u64,
+}
+
+impl FieldTiming {
+    /// Counts one put that started at `start` and gave `sent`: the bytes it sent at a
+    /// coupling time, nothing off them, or how long it waited before timing out.
+    pub(crate) fn record_call<E>(
+        &mut self,
+        start: Instant,
+        sent: Result<Option<u64>, E>,
+    ) -> Result<(), E> {
+        self.calls += 1;
+        self.seconds += start.elapsed().as_secs_f64();
+        if let Some(bytes) = sent? {
+            self.exchanges += 1;
+            self.bytes += bytes;
+        }
+        Ok(())
+    }
 }
 
 /// The timings of one component, reduced over its ranks: times are the maximum over ranks,
@@ -54,6 +77,47 @@ pub fn resident_mb() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
     pages * page / 1e6
+}
+
+/// The component's report from each rank's `fields` (in the same order on every rank):
+/// collective over `local`, the component's communicator. `started` is when this rank
+/// joined the job, `memory` what it measured so far (its size at finalize is read here).
+pub(crate) fn reduce(
+    local: &SimpleCommunicator,
+    component: &str,
+    mut fields: Vec<FieldTiming>,
+    started: Instant,
+    memory: Memory,
+) -> TimingReport {
+    for t in &mut fields {
+        let mut seconds = 0.0f64;
+        let mut bytes = 0u64;
+        local.all_reduce_into(&t.seconds, &mut seconds, SystemOperation::max());
+        local.all_reduce_into(&t.bytes, &mut bytes, SystemOperation::sum());
+        t.seconds = seconds;
+        t.bytes = bytes;
+    }
+    let mut wall = started.elapsed().as_secs_f64();
+    let mine = wall;
+    local.all_reduce_into(&mine, &mut wall, SystemOperation::max());
+    let mine = [
+        memory.at_enddef_mb,
+        memory.after_first_get_mb,
+        resident_mb(),
+    ];
+    let mut most = [0.0f64; 3];
+    local.all_reduce_into(&mine[..], &mut most[..], SystemOperation::max());
+    TimingReport {
+        component: component.to_string(),
+        ranks: local.size() as usize,
+        wall_seconds: wall,
+        fields,
+        memory: Memory {
+            at_enddef_mb: most[0],
+            after_first_get_mb: most[1],
+            at_finalize_mb: most[2],
+        },
+    }
 }
 
 impl TimingReport {

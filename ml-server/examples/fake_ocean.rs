@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use coupler::{Coupler, ExperimentFile, FieldDef, GridPoint, Region};
+use coupler::{Coupler, ExperimentFile, Region};
 use ml_server::config::{AnalyticKind, MlConfig, ModelKind};
 
 fn velocity(c: usize, l: usize, j: usize, i: usize, step: usize) -> f32 {
@@ -53,25 +53,7 @@ fn run() -> anyhow::Result<usize> {
         ni: nx,
         nj: ny,
     };
-    let mut fields = vec![
-        ("u", GridPoint::U),
-        ("v", GridPoint::V),
-        ("sx", GridPoint::U),
-        ("sy", GridPoint::V),
-    ];
-    if masks {
-        fields.extend([("mask_u", GridPoint::U), ("mask_v", GridPoint::V)]);
-    }
-    for (name, point) in fields {
-        cpl.define_field(
-            name,
-            FieldDef {
-                region,
-                levels,
-                point,
-            },
-        )?;
-    }
+    cpl.define_fields(region)?;
     cpl.enddef()?;
     let n = levels * nx * ny;
     let index = |l: usize, j: usize, i: usize| (l * ny + j) * nx + i;

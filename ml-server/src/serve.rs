@@ -17,7 +17,7 @@ use coupler::config::CouplingConfig;
 use coupler::fault::{Faults, Point};
 use coupler::launch::{self, Intent};
 use coupler::signals::{self, Signal};
-use coupler::{Coupler, CouplerError, FieldDef, GridPoint, Region};
+use coupler::{Coupler, CouplerError, Region};
 use ml_server::config::MlConfig;
 use ml_server::device;
 use ml_server::engine::{BatchShape, Engine};
@@ -249,25 +249,7 @@ fn prepare(start: ServeStart, file: &Path, cpl: &mut Coupler) -> anyhow::Result<
         ni: nx,
         nj: j1 - j0,
     };
-    let mut fields = vec![
-        ("u", GridPoint::U),
-        ("v", GridPoint::V),
-        ("sx", GridPoint::U),
-        ("sy", GridPoint::V),
-    ];
-    if plan.masks {
-        fields.extend([("mask_u", GridPoint::U), ("mask_v", GridPoint::V)]);
-    }
-    for (name, point) in fields {
-        cpl.define_field(
-            name,
-            FieldDef {
-                region,
-                levels: plan.levels,
-                point,
-            },
-        )?;
-    }
+    cpl.define_fields(region)?;
     Ok(Prepared {
         ml,
         run,

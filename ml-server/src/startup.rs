@@ -127,6 +127,35 @@ pub fn plan(coupling: &CouplingConfig, info: &ModelInfo) -> Result<Plan, MlError
             u.levels, u.halo, v.levels, v.halo
         )));
     }
+    // The coupler declares every field the table names for "ml": each must be one the
+    // server handles, with the levels of ml.u (the model's batch of levels).
+    for e in &coupling.exchanges {
+        let (end, known) = if e.src.component == COMPONENT {
+            (&e.src, &["sx", "sy"][..])
+        } else if e.dst.component == COMPONENT {
+            (&e.dst, &["u", "v", "mask_u", "mask_v"][..])
+        } else {
+            continue;
+        };
+        if !known.contains(&end.field.as_str()) {
+            return Err(bad(format!(
+                "{} ({} → {}): the ML server exchanges only ml.u, ml.v, ml.mask_u, ml.mask_v (in) and ml.sx, ml.sy (out), not {end}",
+                e.key(),
+                e.src,
+                e.dst
+            )));
+        }
+        if e.levels != u.levels {
+            return Err(bad(format!(
+                "{}.levels = {} ({} → {}): must be the levels of ml.u ({})",
+                e.key(),
+                e.levels,
+                e.src,
+                e.dst,
+                u.levels
+            )));
+        }
+    }
     let masks = match (find_in("mask_u"), find_in("mask_v")) {
         (Some(mu), Some(mv)) if mu.halo == u.halo && mv.halo == u.halo => true,
         (Some(_), Some(_)) => {

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use coupler::config::{is_multiple, parse_duration, CouplingConfig, DurationValue, Period};
 use serde::Deserialize;
 
-use crate::coupled::COMPONENT;
+use crate::coupled::{COMPONENT, RECEIVES, SENDS};
 use crate::error::{OceanError, Result};
 use crate::params::{
     Params, PvScheme, Viscosity, WallCondition, WindProfile, DEFAULT_CFL_SAFETY,
@@ -408,8 +408,9 @@ fn key_of(param: &str, physics: &PhysicsConfig) -> String {
 
 impl Setup {
     /// Checks the `[coupling]` exchanges the ocean takes part in against this set-up, before
-    /// the coupler starts: their levels are `ocean.grid.levels`, their periods whole numbers
-    /// of time steps, and `coupling.grid`, when given, is the ocean's grid.
+    /// the coupler starts: their fields are ones the ocean has, their levels are
+    /// `ocean.grid.levels`, their periods whole numbers of time steps, and `coupling.grid`,
+    /// when given, is the ocean's grid.
     pub fn check_coupling(&self, coupling: &CouplingConfig) -> Result<()> {
         let p = &self.params;
         let mut bad = Vec::new();
@@ -426,6 +427,21 @@ impl Setup {
             .iter()
             .filter(|e| e.src.component == COMPONENT || e.dst.component == COMPONENT);
         for e in ours {
+            let (end, known, role) = if e.src.component == COMPONENT {
+                (&e.src, &SENDS[..], "sends")
+            } else {
+                (&e.dst, &RECEIVES[..], "receives")
+            };
+            if !known.contains(&end.field.as_str()) {
+                bad.push(format!(
+                    "{} ({} → {}): the ocean {role} only {}, not '{}'",
+                    e.key(),
+                    e.src,
+                    e.dst,
+                    known.join(", "),
+                    end.field
+                ));
+            }
             if e.levels != p.levels {
                 bad.push(format!(
                     "{}.levels = {} ({} → {}): must be the ocean's ocean.grid.levels = {}",

@@ -1,7 +1,7 @@
 //! The ocean's side of the coupling: it registers as "ocean", sends the surface
 //! velocities u, v (and the static masks) and receives the momentum forcing sx, sy.
 //!
-//! Only the fields that the `[coupling]` table names for "ocean" are declared. Sent
+//! The coupler declares the fields that the `[coupling]` table names for "ocean". Sent
 //! fields are put at the start of every step; the forcing is fetched inside the
 //! first RK4 stage, once all other terms are computed (see
 //! [`crate::timestepper::Rk4::step`]), and kept between coupling times.
@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use coupler::config::Period;
-use coupler::{Coupler, FieldDef, GridPoint, Region, TimingReport};
+use coupler::{Coupler, Region, TimingReport};
 use mpi::traits::*;
 
 use crate::config::{BadForcing, ForcingCheck};
@@ -21,10 +21,9 @@ use crate::state::State;
 
 /// Component name of the ocean in the experiment file.
 pub const COMPONENT: &str = "ocean";
-
-fn cerr(e: coupler::CouplerError) -> OceanError {
-    OceanError::Coupler(e.to_string())
-}
+/// The fields the ocean can send, and those it can receive (`[coupling]` picks among them).
+pub const SENDS: [&str; 4] = ["u", "v", "mask_u", "mask_v"];
+pub const RECEIVES: [&str; 2] = ["sx", "sy"];
 
 /// A received field and its landing buffer (levels × grown box).
 struct Incoming {
@@ -47,71 +46,37 @@ pub struct OceanCoupling {
 }
 
 impl OceanCoupling {
-    /// Declare this rank's fields (those the configuration names) and end the definition;
-    /// the coupled run starts at model time `start_s` (0, or the time of the restart).
-    /// Every coupling period of the ocean's fields must be a multiple of the time step `dt`.
+    /// Declare this rank's fields (those the configuration names, as it names them) and
+    /// end the definition; the coupled run starts at model time `start_s` (0, or the time
+    /// of the restart). [`crate::config::Setup::check_coupling`] has checked the exchanges.
     pub fn new(
         mut cpl: Coupler,
         b: RankBox,
         levels: usize,
-        dt: f64,
         start_s: f64,
         check: ForcingCheck,
     ) -> Result<Self> {
-        for e in &cpl.config().exchanges {
-            let ours = e.src.component == COMPONENT || e.dst.component == COMPONENT;
-            if let (true, Period::Every(p)) = (ours, e.period) {
-                if !coupler::config::is_multiple(p, dt) || p < dt {
-                    let reason = format!(
-                        "{}: period {p} s ({} → {}) is not a multiple of the ocean time step dt = {dt} s",
-                        e.key(),
-                        e.src,
-                        e.dst
-                    );
-                    return Err(cerr(cpl.abandon(&reason)));
-                }
-            }
-        }
         let region = Region {
             i0: b.i0,
             j0: b.j0,
             ni: b.ni,
             nj: b.nj,
         };
+        cpl.define_fields(region)?;
         let named = |f: &str, send: bool| {
             cpl.config().exchanges.iter().any(|e| {
                 let end = if send { &e.src } else { &e.dst };
                 end.component == COMPONENT && end.field == f
             })
         };
-        let sends: Vec<&'static str> = ["u", "v", "mask_u", "mask_v"]
-            .into_iter()
-            .filter(|f| named(f, true))
-            .collect();
-        let receives: Vec<&'static str> = ["sx", "sy"]
-            .into_iter()
-            .filter(|f| named(f, false))
-            .collect();
-        for &f in sends.iter().chain(&receives) {
-            let point = match f {
-                "u" | "mask_u" | "sx" => GridPoint::U,
-                _ => GridPoint::V,
-            };
-            cpl.define_field(
-                f,
-                FieldDef {
-                    region,
-                    levels,
-                    point,
-                },
-            )
-            .map_err(cerr)?;
-        }
-        cpl.set_start_time(start_s).map_err(cerr)?;
-        cpl.enddef().map_err(cerr)?;
+        let sends: Vec<&'static str> = SENDS.into_iter().filter(|f| named(f, true)).collect();
+        let receives: Vec<&'static str> =
+            RECEIVES.into_iter().filter(|f| named(f, false)).collect();
+        cpl.set_start_time(start_s)?;
+        cpl.enddef()?;
         let mut incoming = Vec::new();
         for name in receives {
-            let extent = cpl.recv_extent(name).map_err(cerr)?;
+            let extent = cpl.recv_extent(name)?;
             incoming.push(Incoming {
                 name,
                 buf: vec![0.0; extent.0 * extent.1 * extent.2],
@@ -139,7 +104,7 @@ impl OceanCoupling {
         for (name, mask) in [("mask_u", &rhs.mask_u), ("mask_v", &rhs.mask_v)] {
             if self.sends.contains(&name) {
                 fill_levels(&mut self.out, self.levels, |lvl| mask.copy_interior_to(lvl));
-                self.cpl.put(name, t, &self.out).map_err(cerr)?;
+                self.cpl.put(name, t, &self.out)?;
             }
         }
         Ok(())
@@ -152,7 +117,7 @@ impl OceanCoupling {
                 fill_levels(&mut self.out, self.levels, |lvl| {
                     field.copy_interior_to(lvl)
                 });
-                self.cpl.put(name, t, &self.out).map_err(cerr)?;
+                self.cpl.put(name, t, &self.out)?;
             }
         }
         Ok(())
@@ -165,7 +130,7 @@ impl OceanCoupling {
     pub fn get_forcing(&mut self, t: f64, step: u64, forcing: &mut ExternalForcing) -> Result<()> {
         let mut got = [false; 2];
         for (inc, got) in self.incoming.iter_mut().zip(&mut got) {
-            *got = self.cpl.get(inc.name, t, &mut inc.buf).map_err(cerr)?;
+            *got = self.cpl.get(inc.name, t, &mut inc.buf)?;
         }
         let mut problem = None;
         for (inc, _) in self.incoming.iter().zip(got).filter(|(_, got)| *got) {
@@ -271,7 +236,7 @@ impl OceanCoupling {
     /// Tell the other components that the ocean stopped on `signal` (after its checkpoint);
     /// finalize next.
     pub fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()> {
-        self.cpl.stop(signal, reason).map_err(cerr)
+        Ok(self.cpl.stop(signal, reason)?)
     }
 
     /// End the job after an error of this rank's (telling the ML side why).
@@ -281,7 +246,7 @@ impl OceanCoupling {
 
     /// End the coupling; rank 0 writes the timing table into `dir`.
     pub fn finalize(&mut self, dir: &Path) -> Result<TimingReport> {
-        self.cpl.finalize(Some(dir)).map_err(cerr)
+        Ok(self.cpl.finalize(Some(dir))?)
     }
 }
 

@@ -41,9 +41,10 @@ pub enum OceanError {
     /// A figure could not be drawn or written.
     #[error("plot {path}: {message}")]
     Plot { path: PathBuf, message: String },
-    /// Error reported by the coupling library.
+    /// Error reported by the coupling library, kept whole (whether it is collective, which
+    /// peer failed): see [`coupler::CouplerError`].
     #[error("coupler: {0}")]
-    Coupler(String),
+    Coupler(#[from] coupler::CouplerError),
     /// Plain I/O error with the path involved.
     #[error("{path}: {source}")]
     Io {

@@ -236,13 +236,8 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
                 );
                 return Err(cpl.abandon(&reason).into());
             }
-            let (b, dt, start, check) = (
-                sim.domain.rank_box,
-                sim.params.dt,
-                sim.time(),
-                sim.forcing_check,
-            );
-            let mut coupling = OceanCoupling::new(cpl, b, levels, dt, start, check)?;
+            let (b, start, check) = (sim.domain.rank_box, sim.time(), sim.forcing_check);
+            let mut coupling = OceanCoupling::new(cpl, b, levels, start, check)?;
             log_start(&sim, "coupled");
             let done = match sim.run(Some(&mut coupling)) {
                 Ok(done) => done,

@@ -6,7 +6,7 @@
 //! ```
 
 use anyhow::{bail, Context};
-use coupler::{Coupler, ExperimentFile, FieldDef, GridPoint, Region};
+use coupler::{Coupler, ExperimentFile, Region};
 
 use ocean_model::config::OceanConfig;
 
@@ -31,22 +31,7 @@ fn main() -> anyhow::Result<()> {
         ni: p.nx,
         nj: p.ny,
     };
-    let fields = [
-        ("u", GridPoint::U),
-        ("v", GridPoint::V),
-        ("sx", GridPoint::U),
-        ("sy", GridPoint::V),
-    ];
-    for (name, point) in fields {
-        cpl.define_field(
-            name,
-            FieldDef {
-                region,
-                levels: 1,
-                point,
-            },
-        )?;
-    }
+    cpl.define_fields(region)?;
     cpl.enddef()?;
     let mut velocity = vec![0.0f64; p.nx * p.ny];
     let zeros = vec![0.0f64; p.nx * p.ny];
