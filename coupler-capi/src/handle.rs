@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use coupler::launch::{self, Intent};
-use coupler::timeops::Element;
+use coupler::Element;
 use coupler::{Coupler, CouplerError, CouplingConfig, ExperimentFile, FieldDef, Region};
 use mpi::ffi;
 use mpi::topology::SimpleCommunicator;
