@@ -21,8 +21,9 @@ fn main() {
             println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
         }
     }
-    let links_torch = env::var("CARGO_PKG_NAME")
-        .is_ok_and(|p| p == "ml-server" || p == "closure" || p == "eddylink-tests");
+    let links_torch = env::var("CARGO_PKG_NAME").is_ok_and(|p| {
+        p == "ml-server" || p == "closure" || p == "eddylink-tests" || p == "analysis"
+    });
     if let (true, Ok(libtorch)) = (links_torch, env::var("LIBTORCH")) {
         let lib = Path::new(&libtorch).join("lib");
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());

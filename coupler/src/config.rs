@@ -5,9 +5,9 @@
 //! ready objects and reports *every* problem it finds, each with the file, the key path, the
 //! value and what is allowed, plus a "did you mean" for typos.
 //!
-//! The file has four top-level tables: `[run]` (name, duration, output folder), `[coupling]`
-//! (the exchanges, read here), and `[ocean]` / `[ml]`, which belong to the programs and are
-//! read through [`ExperimentFile::section`].
+//! The file has five top-level tables: `[run]` (name, duration, output folder), `[coupling]`
+//! (the exchanges, read here), and `[ocean]` / `[ml]` / `[analysis]` (the ML server's in-situ
+//! analysis), which belong to the programs and are read through [`ExperimentFile::section`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Top-level tables an experiment file may have.
-pub const TOP_LEVEL_TABLES: [&str; 4] = ["run", "coupling", "ocean", "ml"];
+pub const TOP_LEVEL_TABLES: [&str; 5] = ["run", "coupling", "ocean", "ml", "analysis"];
 
 /// Default time a `get` may wait before the job is aborted.
 pub const DEFAULT_TIMEOUT_S: f64 = 300.0;

@@ -351,6 +351,29 @@ impl Engine {
         tch_ok("output transform", written).map(|_| ())
     }
 
+    /// Calls `f` with the received u, v (`[levels, 2, H, W]`, halo included) and the
+    /// forcing of the last [`Engine::run`] (`[levels, 2, ny, nx]`) as float32 tensors on the
+    /// engine's device that wrap its buffers without a copy (in-situ analysis). `f` must
+    /// not keep them: they are valid only during the call.
+    pub fn with_tensors<R>(&self, f: impl FnOnce(&Tensor, &Tensor) -> R) -> Result<R, MlError> {
+        let (dims, odims) = (self.shape.input_dims(), self.shape.output_dims());
+        let (input, output) = match &self.staging {
+            // SAFETY: the buffers hold `dims` and `odims` floats and outlive the tensors,
+            // which are dropped before this returns.
+            Staging::Host { input, output } => unsafe {
+                let wrap = |p: *const f32, d: &[i64]| {
+                    Tensor::f_from_blob(p as *const u8, d, &[], Kind::Float, Device::Cpu)
+                };
+                (
+                    tch_ok("wrapping the input buffer", wrap(input.as_ptr(), &dims))?,
+                    tch_ok("wrapping the output buffer", wrap(output.as_ptr(), &odims))?,
+                )
+            },
+            Staging::Cuda(c) => (c.input_tensor(&dims)?, c.output_tensor(&odims)?),
+        };
+        Ok(f(&input, &output))
+    }
+
     fn draw_noise(&mut self) {
         if let Some((rng, z)) = &mut self.noise {
             for v in z.iter_mut() {

@@ -6,6 +6,7 @@
 //! ml-server check --config exp.toml                load, run one dummy batch, describe
 //! ml-server infer --config exp.toml --input in.npy --output out.npy
 //! ml-server bench --config exp.toml [--repeats N]
+//! ml-server plot RUN_DIR [--out DIR]               figures of RUN_DIR/analysis.nc
 //! ```
 
 mod serve;
@@ -73,6 +74,13 @@ enum Command {
         #[arg(long)]
         max_cells: Option<usize>,
     },
+    /// Draw the in-situ analysis of a run (RUN_DIR/analysis.nc) as PNG files.
+    Plot {
+        run_dir: PathBuf,
+        /// Write the PNG files into DIR [default: RUN_DIR/plots].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,8 +94,12 @@ fn main() -> ExitCode {
     };
     // Every ML rank logs its own set-up line: info on all of them.
     coupler::rundir::init_logging(true);
+    if let Some(Command::Plot { run_dir, out }) = &cli.command {
+        return exit_code(plot(run_dir, out.as_deref()));
+    }
     let config = match &cli.command {
         None => cli.config.clone(),
+        Some(Command::Plot { .. }) => None,
         Some(
             Command::Check { config, .. }
             | Command::Infer { config, .. }
@@ -126,7 +138,12 @@ fn main() -> ExitCode {
             max_cells,
             ..
         } => run_bench(&config, weights, warmup, repeats, max_cells),
+        Command::Plot { run_dir, out } => plot(&run_dir, out.as_deref()),
     };
+    exit_code(result)
+}
+
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -134,6 +151,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `ml-server plot`: the figures of RUN_DIR/analysis.nc.
+fn plot(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let file = run_dir.join(analysis::output::FILE);
+    if !file.is_file() {
+        anyhow::bail!(
+            "{}: no such file (a run with an [analysis] table writes it)",
+            file.display()
+        );
+    }
+    let out = out.map_or_else(|| run_dir.join("plots"), Path::to_path_buf);
+    for path in analysis::figures::draw(&file, &out)? {
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 /// A usage error: under an MPI launcher this rank first joins the launch with the reason,

@@ -23,6 +23,9 @@ use ml_server::device;
 use ml_server::engine::{BatchShape, Engine};
 use ml_server::models;
 use ml_server::startup::{self, Plan, ServeStart, COMPONENT};
+// In-situ analysis (issue 16).
+use analysis::config::AnalysisConfig;
+use analysis::session::Session;
 use mpi::topology::Communicator;
 
 /// Serves the experiment in `file` as component "ml". Errors are printed before
@@ -88,6 +91,7 @@ fn serve_with(
         model,
         plan,
         region,
+        analysis,
     } = match prepare(start, file, &mut cpl) {
         Ok(p) => p,
         Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
@@ -103,8 +107,9 @@ fn serve_with(
     }
     // From here on an error ends the job through fail(): the ocean learns why at once
     // (and saves its last completed step) instead of waiting for the timeout.
+    let analysis = analysis.map(|a| (a, run.run_dir()));
     match serve_enddefined(
-        &mut cpl, &ml, device, model, &plan, region, &coupling, &faults,
+        &mut cpl, &ml, device, model, &plan, region, &coupling, &faults, analysis,
     ) {
         Ok(Served { calls, stopped }) => {
             let report = cpl.finalize(Some(&run.run_dir()))?;
@@ -135,6 +140,7 @@ fn serve_enddefined(
     region: Region,
     coupling: &CouplingConfig,
     faults: &Faults,
+    analysis: Option<(AnalysisConfig, std::path::PathBuf)>,
 ) -> anyhow::Result<Served> {
     let (rank, size) = (
         cpl.local_comm().rank() as usize,
@@ -163,6 +169,17 @@ fn serve_enddefined(
     if plan.masks {
         receive_masks(cpl, &mut engine)?;
     }
+    let mut insitu = match analysis {
+        Some((config, run_dir)) => Some(Session::start(
+            config,
+            cpl,
+            (nx, ny, region, plan.halo),
+            device,
+            &run_dir,
+            coupling.run_duration_s,
+        )?),
+        None => None,
+    };
     let plane = shape.height() * shape.width();
     let out_plane = shape.ny * shape.nx;
     let mut calls = 0usize;
@@ -182,6 +199,9 @@ fn serve_enddefined(
                     tracing::warn!("ml: {reason}; ml-server ends too");
                 }
                 let stopped = Some(signals::requested().unwrap_or(signal));
+                if let Some(a) = &insitu {
+                    a.stopped_at(cpl, t)?;
+                }
                 return Ok(Served { calls, stopped });
             }
             got => got?,
@@ -204,6 +224,13 @@ fn serve_enddefined(
         };
         cpl.put_strided("sx", t, forcing, 2 * out_plane)?;
         cpl.put_strided("sy", t, &forcing[out_plane..], 2 * out_plane)?;
+        // After the puts: the ocean has its forcing while the analysis reads the tensors.
+        if let Some(a) = &mut insitu {
+            engine.with_tensors(|input, forcing| a.after_put(cpl, t, input, forcing))??;
+        }
+    }
+    if let Some(a) = &insitu {
+        a.finish(cpl)?;
     }
     Ok(Served {
         calls,
@@ -219,6 +246,7 @@ struct Prepared {
     model: Box<dyn models::Model>,
     plan: Plan,
     region: Region,
+    analysis: Option<AnalysisConfig>,
 }
 
 /// Reads `[ml]`, picks the device, loads the model, checks it against the exchanges and
@@ -230,6 +258,7 @@ fn prepare(start: ServeStart, file: &Path, cpl: &mut Coupler) -> anyhow::Result<
         coupling,
         grid: (nx, ny),
         device,
+        analysis,
     } = start;
     let device = device::select(device, device::local_rank())?;
     let model = models::build(&ml, device).context("loading the model")?;
@@ -257,6 +286,7 @@ fn prepare(start: ServeStart, file: &Path, cpl: &mut Coupler) -> anyhow::Result<
         model,
         plan,
         region,
+        analysis,
     })
 }
 

@@ -27,6 +27,8 @@ pub struct ServeStart {
     /// `[coupling] grid`: the ML ranks split its rows among themselves.
     pub grid: (usize, usize),
     pub device: DeviceRequest,
+    /// `[analysis]`, when the experiment asks for in-situ analysis (issue 16).
+    pub analysis: Option<analysis::config::AnalysisConfig>,
 }
 
 /// What the `[coupling]` table says the ML component receives.
@@ -79,12 +81,14 @@ pub fn prepare_serve_experiment(
         )
     })?;
     let device = ml.device_request().map_err(|e| in_file(e.to_string()))?;
+    let analysis = analysis::config::AnalysisConfig::from_experiment(exp, &coupling)?;
     Ok(ServeStart {
         ml,
         run,
         coupling,
         grid,
         device,
+        analysis,
     })
 }
 
