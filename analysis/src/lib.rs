@@ -272,3 +272,8 @@ fn check_shape(what: &'static str, t: &Tensor, expected: &[i64]) -> Result<(), A
     }
     Ok(())
 }
+
+/// libtorch's random generator is one per process and tests run in parallel threads: a test
+/// that seeds it and then draws holds this lock, so that another test cannot draw between.
+#[cfg(test)]
+pub(crate) static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());

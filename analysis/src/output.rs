@@ -469,6 +469,7 @@ mod tests {
     }
 
     fn sample(k: i64) -> (Tensor, Tensor) {
+        let _rng = crate::TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(k);
         let opts = (Kind::Float, Device::Cpu);
         (

@@ -139,11 +139,16 @@ mod tests {
     /// SVD of the snapshot matrix, singular values and subspace.
     #[test]
     fn matches_the_batch_svd_of_low_rank_snapshots() {
-        tch::manual_seed(3);
         let (n, r, samples) = (500i64, 6i64, 120i64);
-        let modes = Tensor::randn([n, r], (Kind::Double, Device::Cpu));
-        let weights = Tensor::randn([r, samples], (Kind::Double, Device::Cpu))
-            * Tensor::from_slice(&[10.0, 5.0, 3.0, 1.0, 0.5, 0.1]).view([r, 1]);
+        let (modes, weights) = {
+            let _rng = crate::TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+            tch::manual_seed(3);
+            (
+                Tensor::randn([n, r], (Kind::Double, Device::Cpu)),
+                Tensor::randn([r, samples], (Kind::Double, Device::Cpu)),
+            )
+        };
+        let weights = weights * Tensor::from_slice(&[10.0, 5.0, 3.0, 1.0, 0.5, 0.1]).view([r, 1]);
         let snapshots = modes.matmul(&weights);
         let mut pod = Pod::new(8, n as usize, Device::Cpu).unwrap();
         for t in 0..samples {
