@@ -15,10 +15,12 @@ use stopping::*;
 
 /// The longest a stop may take from the signal to the end of the job.
 const STOP_WITHIN: Duration = Duration::from_secs(10);
-/// Steps of the 4-day runs (dt = 288 s).
-const STEPS: u64 = 1200;
+/// Steps of the 12-day runs (dt = 288 s). Long enough that, on an idle machine, the run is
+/// still going when the signal arrives: Open MPI's mpirun takes long enough to forward it
+/// that 4-day runs (0.4 s from the 14th record to their end) had finished by then.
+const STEPS: u64 = 3600;
 
-/// The files of an uninterrupted 4-day run, standalone or coupled, made once.
+/// The files of an uninterrupted 12-day run, standalone or coupled, made once.
 fn reference(coupled: bool) -> &'static Path {
     static RUNS: [OnceLock<std::path::PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
     RUNS[coupled as usize].get_or_init(|| {
@@ -27,14 +29,14 @@ fn reference(coupled: bool) -> &'static Path {
         } else {
             "signal_ref_alone"
         };
-        let (dir, cfg) = experiment(name, "4d", coupled);
+        let (dir, cfg) = experiment(name, "12d", coupled);
         let out = run(&dir, command(&cfg, coupled, &[]));
         assert!(out.succeeded(), "reference run:\n{}", out.output());
         dir
     })
 }
 
-/// Starts the 4-day run, sends `signal` once the ocean is past the first daily checkpoint
+/// Starts the 12-day run, sends `signal` once the ocean is past the first daily checkpoint
 /// (step 300; the 14th diagnostics record is step 325, so that the stop's checkpoint is
 /// not a periodic one), to mpiexec alone or
 /// to every process, and checks the stop: exit status, the one line naming the signal
@@ -46,7 +48,7 @@ fn stop_with(
     signal: i32,
     to_mpiexec_only: bool,
 ) -> (std::path::PathBuf, String, u64) {
-    let (dir, cfg) = experiment(test, "4d", coupled);
+    let (dir, cfg) = experiment(test, "12d", coupled);
     let mut job = Job::spawn(&dir, command(&cfg, coupled, &[]));
     job.wait_for_records(&run_dir(&dir).join("diagnostics.nc"), 14);
     let sent = Instant::now();
