@@ -23,6 +23,8 @@ run: build
 ## test: set up and run every test (unit, validation, MPMD end-to-end), then list what was skipped and why
 test: setup
 	@mkdir -p target && rm -f $(SKIP_LOG)
+	@# `cargo test` builds coupler-capi's rlib only: the C and Fortran toys link its libeddylink.so
+	cargo build -p coupler-capi --lib
 	@status=0; EDDYLINK_SKIP_LOG=$(SKIP_LOG) cargo test --workspace || status=$$?; \
 	if [ -s $(SKIP_LOG) ]; then echo "skipped ($$(wc -l < $(SKIP_LOG))):"; sort $(SKIP_LOG); \
 	else echo "skipped: nothing"; fi; exit $$status
