@@ -247,7 +247,7 @@ fn write(a: &Analysis, path: &Path, t: f64, vars: &[Var]) -> Result<(), Analysis
             "source",
             concat!("eddylink analysis ", env!("CARGO_PKG_VERSION")),
         )?;
-        ds.add_global_attr_string("window", &format!("{:?}", c.window).to_lowercase())?;
+        ds.add_global_attr_string("window", format!("{:?}", c.window).to_lowercase())?;
         ds.add_global_attr_f64("interval_s", vec![c.interval_s])?;
         ds.add_global_attr_f64("saved_at_s", vec![t])?;
         for (name, n, ..) in coords {

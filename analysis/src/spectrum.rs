@@ -91,7 +91,7 @@ impl Spectra {
                 weight.push(if once { 1.0 } else { 2.0 } / n2 / dk);
             }
         }
-        let shells = shell.iter().max().map_or(1, |m| *m as i64 + 1);
+        let shells = shell.iter().max().map_or(1, |m| *m + 1);
         let window = match window {
             Window::None => None,
             Window::Hann => {

@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cpl.finalize(None)?;
 
     let file = std::env::temp_dir().join(format!("eddylink-call-cost-{}.toml", std::process::id()));
-    let text = format!("[run]\nname = \"call_cost\"\nduration = \"10s\"\n\n[coupling]\n")
+    let text = "[run]\nname = \"call_cost\"\nduration = \"10s\"\n\n[coupling]\n".to_string()
         + &coupling.replace("[[exchange]]", "[[coupling.exchange]]");
     std::fs::write(&file, text)?;
     let (name, path, field) = (
