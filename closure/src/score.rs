@@ -83,7 +83,7 @@ impl Series {
                 let b = ((kx * kx + ky * ky).sqrt() / dk).round() as usize;
                 if b <= bins {
                     // rfft keeps half the plane: the other half doubles all but the i = 0 column
-                    let weight = if i == 0 || (nx % 2 == 0 && i as i64 == nx / 2) {
+                    let weight = if i == 0 || (nx % 2 == 0 && i == nx / 2) {
                         1.0
                     } else {
                         2.0

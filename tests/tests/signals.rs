@@ -87,7 +87,7 @@ fn stop_with(
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .expect("the step in the line");
-    assert!(step >= 325 && step < STEPS, "{step}");
+    assert!((325..STEPS).contains(&step), "{step}");
     if coupled {
         assert_eq!(
             step % COUPLING_STEPS,
@@ -149,9 +149,9 @@ fn reported_signal(signal: i32) -> i32 {
     }
 }
 
-/// Open MPI's mpirun, after forwarding SIGTERM or SIGINT, ends the job as a failure (status
-/// 1) and SIGKILLs the processes 1 s later (`odls_base_sigkill_timeout`), which may cut
-/// what they write after the checkpoint.
+/// Open MPI's mpirun, after forwarding SIGTERM or SIGINT, ends the job with status 1 and
+/// SIGKILLs the processes 1 s later (`odls_base_sigkill_timeout`), which may cut what they
+/// write after the checkpoint.
 fn launcher_drops_last_lines(signal: i32) -> bool {
     eddylink_tests::rank_tag_flag() == Some("--tag-output") && signal != libc::SIGUSR1
 }
