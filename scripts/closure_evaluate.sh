@@ -27,17 +27,8 @@ mkdir -p "$out" docs/science docs/images
 say() { echo "closure_evaluate: $*"; }
 [ -f "$truth" ] || { echo "closure_evaluate: $truth missing: run 'make truth' first" >&2; exit 2; }
 
-# A copy of experiment BASE as OUT with `key = value` lines replaced (each key must exist).
-variant() {
-  local base=$1 dest=$2; shift 2
-  cp "$base" "$dest"
-  local kv key value
-  for kv in "$@"; do
-    key=${kv%%=*}; value=${kv#*=}
-    grep -qE "^$key = " "$dest" || { echo "closure_evaluate: $base has no '$key =' line" >&2; exit 2; }
-    sed -i -E "s|^$key = [^#]*|$key = $value   |" "$dest"
-  done
-}
+# shellcheck source=scripts/closure_variant.sh
+. "$root/scripts/closure_variant.sh"
 
 "$bin/closure" init --data "$truth" --day "$first" --config "$coarse" --out "$out/start.nc"
 common=("duration=\"${end}d\"" 'snapshot_interval="1d"' 'diagnostics_interval="1d"' 'checkpoint_interval="3650d"' 'progress_interval_s=600.0')

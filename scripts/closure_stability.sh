@@ -43,16 +43,8 @@ esac
 end=$(( first + 365 * years ))
 say() { echo "closure_stability: $*"; }
 
-variant() {   # as in closure_evaluate.sh: BASE DEST key=value...
-  local base=$1 dest=$2; shift 2
-  cp "$base" "$dest"
-  local kv key value
-  for kv in "$@"; do
-    key=${kv%%=*}; value=${kv#*=}
-    grep -qE "^$key = " "$dest" || { echo "closure_stability: $base has no '$key =' line" >&2; exit 2; }
-    sed -i -E "s|^$key = [^#]*|$key = $value   |" "$dest"
-  done
-}
+# shellcheck source=scripts/closure_variant.sh
+. "$root/scripts/closure_variant.sh"
 
 if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
   status=(- - -)
