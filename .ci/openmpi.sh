@@ -62,13 +62,16 @@ if ! (cd "$src" && cargo build -p ocean-model -p ml-server --bins) > "$work/buil
   exit 1
 fi
 bin=$CARGO_TARGET_DIR/debug
-# Open MPI's library is libmpi.so.40 (MPICH's is libmpi.so.12)
-if ! ldd "$bin/ocean-model" | grep -q 'libmpi\.so\.40'; then
-  fail openmpi-build "$bin/ocean-model does not link Open MPI's libmpi: $(ldd "$bin/ocean-model" | grep mpi)"
+# Open MPI's library is libmpi.so.40 (MPICH's is libmpi.so.12). ldd's output is
+# kept first: `ldd | grep -q` under pipefail fails whenever grep quits on the
+# match before ldd has written its last line (SIGPIPE, exit 141).
+linked=$(ldd "$bin/ocean-model")
+if ! grep -q 'libmpi\.so\.40' <<< "$linked"; then
+  fail openmpi-build "$bin/ocean-model does not link Open MPI's libmpi: $(grep mpi <<< "$linked")"
   ci_summary "Open MPI step"
   exit 1
 fi
-pass "openmpi-build: $(ldd "$bin/ocean-model" | grep -o 'libmpi\.so[^ ]* => [^ ]*' | head -n 1)"
+pass "openmpi-build: $(grep -o -m 1 'libmpi\.so[^ ]* => [^ ]*' <<< "$linked")"
 
 ci_start "a 2-day coupled run under Open MPI's mpiexec (jobs/local.sh, 2 ocean + 1 ML rank)"
 run=$work/run
