@@ -11,6 +11,7 @@
 //! seed = 0                    # stochastic mode: seed of rank r is seed + r
 //! mask = true                 # zero inputs and forcing on land when mask_u/mask_v arrive
 //! threads = 0                 # CPU threads of libtorch (0: its default)
+//! energy_budget = "free"      # "free" | "no_net_source" (the forcing's net power Σ u·S ≤ 0)
 //!
 //! [ml.fullycnn]
 //! weights = "trained_model.pth"   # .pth (torch.save state dict) or .safetensors
@@ -52,6 +53,9 @@ pub struct MlConfig {
     /// CPU threads for libtorch's intra-op pool (0: libtorch's default).
     #[serde(default)]
     pub threads: usize,
+    /// Whether the forcing may be a net source of kinetic energy (see [`crate::budget`]).
+    #[serde(default)]
+    pub energy_budget: EnergyBudget,
     pub fullycnn: Option<FullyCnnConfig>,
     pub torchscript: Option<TorchScriptConfig>,
     pub analytic: Option<AnalyticConfig>,
@@ -86,6 +90,17 @@ pub enum OutputMode {
     #[default]
     Mean,
     Stochastic,
+}
+
+/// `[ml] energy_budget`: what the forcing may do to the basin's kinetic energy.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EnergyBudget {
+    /// The forcing as the model gives it.
+    #[default]
+    Free,
+    /// Its net power over the ML component, Σ u·S, made ≤ 0 ([`crate::budget`]).
+    NoNetSource,
 }
 
 /// `[ml.fullycnn]`: the GZ21 FullyCNN.

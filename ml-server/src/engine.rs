@@ -10,7 +10,9 @@
 //! S   = output_scale · mask · (mean [+ N(0,1) / precision])
 //! ```
 //!
-//! and returns `S` as `[levels, 2, ny, nx]` (sx in channel 0, sy in channel 1).
+//! and returns `S` as `[levels, 2, ny, nx]` (sx in channel 0, sy in channel 1), after
+//! removing its net energy input where `[ml] energy_budget = "no_net_source"`
+//! ([`crate::budget`]).
 //! On the CPU the input and output tensors wrap the buffers without copying; on
 //! a GPU see [`crate::gpu`].
 
@@ -21,7 +23,8 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{MlConfig, OutputMode, Precision};
+use crate::budget::{NoNetSource, SumAcross};
+use crate::config::{EnergyBudget, MlConfig, OutputMode, Precision};
 use crate::error::MlError;
 use crate::gpu::CudaStaging;
 use crate::models::{self, tch_ok, Model, ModelInfo};
@@ -83,7 +86,10 @@ pub struct Engine {
     output_scale: f64,
     /// `input_scale · mask` on the input grid, `output_scale · mask` on the output grid.
     masks: Option<(Tensor, Tensor)>,
+    /// 1 on ocean points, 0 on land, on the output grid (with the masks).
+    ocean: Option<Tensor>,
     use_mask: bool,
+    budget: Option<NoNetSource>,
     noise: Option<(StdRng, Vec<f32>)>,
     staging: Staging,
 }
@@ -161,7 +167,11 @@ impl Engine {
             input_scale: cfg.input_scale,
             output_scale: cfg.output_scale,
             masks: None,
+            ocean: None,
             use_mask: cfg.mask,
+            // One rank until told otherwise ([`Engine::sum_budget_across`]).
+            budget: (cfg.energy_budget == EnergyBudget::NoNetSource)
+                .then(|| NoNetSource::new(Box::new(|_| Ok(())))),
             noise,
             staging,
         })
@@ -233,7 +243,21 @@ impl Engine {
         let input = tch_ok("scaling masks", both.f_mul_scalar(self.input_scale))?;
         let output = tch_ok("scaling masks", out.f_mul_scalar(self.output_scale))?;
         self.masks = Some((input, output));
+        self.ocean = Some(out);
         Ok(())
+    }
+
+    /// With `energy_budget = "no_net_source"`, sums the forcing's power with `sum` (over
+    /// every rank of the ML component) instead of over this engine's box alone.
+    pub fn sum_budget_across(&mut self, sum: SumAcross) {
+        if self.budget.is_some() {
+            self.budget = Some(NoNetSource::new(sum));
+        }
+    }
+
+    /// What the energy budget did so far (`None` without one).
+    pub fn budget_stats(&self) -> Option<crate::budget::BudgetStats> {
+        self.budget.as_ref().map(|b| b.stats())
     }
 
     /// Runs model and transforms on the input buffer; returns `[levels, 2, ny, nx]`.
@@ -348,7 +372,18 @@ impl Engine {
             Some((_, scaled_mask)) => out.f_mul_out(output, scaled_mask),
             None => out.f_mul_scalar_out(output, self.output_scale),
         };
-        tch_ok("output transform", written).map(|_| ())
+        let _written = tch_ok("output transform", written)?;
+        if let Some(budget) = &self.budget {
+            let h = s.halo as i64;
+            let uv = tch_ok(
+                "energy budget: interior",
+                input
+                    .f_narrow(2, h, s.ny as i64)
+                    .and_then(|t| t.f_narrow(3, h, s.nx as i64)),
+            )?;
+            budget.apply(&uv, self.ocean.as_ref(), output)?;
+        }
+        Ok(())
     }
 
     /// Calls `f` with the received u, v (`[levels, 2, H, W]`, halo included) and the

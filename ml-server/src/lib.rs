@@ -20,6 +20,7 @@
 //! ```
 
 pub mod bench;
+pub mod budget;
 pub mod config;
 pub mod device;
 pub mod engine;

@@ -26,7 +26,9 @@ use ml_server::startup::{self, Plan, ServeStart, COMPONENT};
 // In-situ analysis (issue 16).
 use analysis::config::AnalysisConfig;
 use analysis::session::Session;
+use mpi::collective::SystemOperation;
 use mpi::topology::Communicator;
+use mpi::traits::CommunicatorCollectives;
 
 /// Serves the experiment in `file` as component "ml". Errors are printed before
 /// MPI is finalised (a peer may abort the job while this rank finalises).
@@ -160,6 +162,14 @@ fn serve_enddefined(
         bail!("coupler receive extent {extent:?} differs from the planned {shape:?}");
     }
     let mut engine = Engine::with_model(ml, model, device, shape, rank as u64)?;
+    if size > 1 {
+        let comm = cpl.local_comm().duplicate();
+        engine.sum_budget_across(Box::new(move |values: &mut [f64]| {
+            let local = values.to_vec();
+            comm.all_reduce_into(&local[..], values, SystemOperation::sum());
+            Ok(())
+        }));
+    }
     tracing::info!(
         "ml rank {rank}/{size}: rows {j0}..{j1} of {nx}×{ny}, {levels} levels, halo {}, {} on {:?}",
         plan.halo,
@@ -202,6 +212,7 @@ fn serve_enddefined(
                 if let Some(a) = &insitu {
                     a.stopped_at(cpl, t)?;
                 }
+                log_budget(&engine, rank);
                 return Ok(Served { calls, stopped });
             }
             got => got?,
@@ -232,10 +243,26 @@ fn serve_enddefined(
     if let Some(a) = &insitu {
         a.finish(cpl)?;
     }
+    log_budget(&engine, rank);
     Ok(Served {
         calls,
         stopped: None,
     })
+}
+
+/// Says on rank 0 how often `energy_budget = "no_net_source"` removed a net source.
+fn log_budget(engine: &Engine, rank: usize) {
+    if let (Some(b), 0) = (engine.budget_stats(), rank) {
+        let share = b.corrected as f64 / b.levels.max(1) as f64;
+        let mean = b.coefficient_sum / b.corrected.max(1) as f64;
+        tracing::info!(
+            "ml: energy budget: the forcing was a net source of kinetic energy at {} of {} \
+             calls×levels ({:.0} %), removed as a mean drag of {mean:.3e} s⁻¹ there",
+            b.corrected,
+            b.levels,
+            100.0 * share
+        );
+    }
 }
 
 /// What start-up produces before enddef().

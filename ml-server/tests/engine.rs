@@ -17,6 +17,7 @@ fn analytic(kind: AnalyticKind, input_scale: f64, output_scale: f64) -> MlConfig
         seed: 0,
         mask: true,
         threads: 0,
+        energy_budget: Default::default(),
         fullycnn: None,
         torchscript: None,
         analytic: Some(AnalyticConfig {
@@ -161,4 +162,80 @@ fn the_input_buffer_is_reused_between_calls() {
     engine.run().unwrap();
     assert_eq!(engine.input_mut().unwrap().as_ptr(), first);
     assert!(engine.run().unwrap().iter().all(|&v| v == 0.0));
+}
+
+/// `energy_budget = "no_net_source"` against a plain f64 loop: S − (P/Q)·w·(u, v) where the
+/// linear model's forcing is a net source (P > 0), the forcing untouched where it drains.
+#[test]
+fn the_energy_budget_removes_a_net_source_and_keeps_a_sink() {
+    for (a, source) in [(3.0, true), (-3.0, false)] {
+        let mut cfg = analytic(AnalyticKind::Linear, 10.0, 1e-3);
+        cfg.analytic.as_mut().unwrap().a = a;
+        let free = {
+            let mut engine = Engine::new(&cfg, Device::Cpu, SHAPE, 0).unwrap();
+            fill(&mut engine);
+            engine.run().unwrap().to_vec()
+        };
+        cfg.energy_budget = ml_server::config::EnergyBudget::NoNetSource;
+        let mut engine = Engine::new(&cfg, Device::Cpu, SHAPE, 0).unwrap();
+        let plane = SHAPE.levels * SHAPE.height() * SHAPE.width();
+        let mut mask_u = vec![1.0f32; plane];
+        // Land at interior cell (j=2, i=4) of both levels, for u only.
+        for l in 0..SHAPE.levels {
+            mask_u[(l * SHAPE.height() + 2 + 2) * SHAPE.width() + 4 + 2] = 0.0;
+        }
+        engine.set_masks(&mask_u, &vec![1.0f32; plane]).unwrap();
+        fill(&mut engine);
+        let got = engine.run().unwrap().to_vec();
+        let ocean = |c: usize, j: usize, i: usize| !(c == 0 && j == 2 && i == 4);
+        let index =
+            |l: usize, c: usize, j: usize, i: usize| ((l * 2 + c) * SHAPE.ny + j) * SHAPE.nx + i;
+        for l in 0..SHAPE.levels {
+            let (mut p, mut q) = (0.0f64, 0.0f64);
+            let mut cells = Vec::new();
+            for c in 0..2 {
+                for j in 0..SHAPE.ny {
+                    for i in 0..SHAPE.nx {
+                        let u = field(l, c, j + 2, i + 2) as f64;
+                        // The masked forcing without the budget: zero on land.
+                        let s = if ocean(c, j, i) {
+                            free[index(l, c, j, i)] as f64
+                        } else {
+                            0.0
+                        };
+                        if ocean(c, j, i) {
+                            p += u * s;
+                            q += u * u;
+                        }
+                        cells.push((c, j, i, u, s));
+                    }
+                }
+            }
+            assert_eq!(p > 0.0, source, "level {l}: P = {p}");
+            let k = if p > 0.0 { p / q } else { 0.0 };
+            let mut after = 0.0;
+            for (c, j, i, u, s) in cells {
+                let w = if ocean(c, j, i) { 1.0 } else { 0.0 };
+                let expected = s - k * w * u;
+                let g = got[index(l, c, j, i)] as f64;
+                // float32 products and sums of ~70 terms: 1e-5 of the largest forcing.
+                assert!(
+                    (g - expected).abs() < 1e-5 * 0.3,
+                    "a = {a}, level {l}, ({c}, {j}, {i}): {g} vs {expected}"
+                );
+                after += w * u * g;
+            }
+            if source {
+                assert!(
+                    after.abs() < 1e-5 * p,
+                    "level {l}: net power after {after}, before {p}"
+                );
+            }
+        }
+        let stats = engine.budget_stats().unwrap();
+        assert_eq!(
+            (stats.levels, stats.corrected),
+            (2, if source { 2 } else { 0 })
+        );
+    }
 }
