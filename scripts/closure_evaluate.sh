@@ -7,6 +7,9 @@
 #                        with its tuned forcing_factor, mean
 #   learned_raw          the same with forcing_factor = 1 (the network's output as trained)
 #   learned_stochastic   the shipped one, stochastic (μ + ε/p, seeded), forcing check "clip"
+#   budget, budget_raw, budget_stochastic
+#                        learned, learned_raw and learned_stochastic with
+#                        `[ml] energy_budget = "no_net_source"` (no net energy input)
 #   backscatter          the analytic backscatter (configs/double_gyre_64.toml)
 #   gz21                 GZ21's published weights, when ../shared/gz21 is there
 # and `closure score` scores each against the truth (docs/science/online_scores.{json,md});
@@ -39,9 +42,15 @@ variant "$learned" configs/.eval_learned.toml "${common[@]}"
 variant "$learned" configs/.eval_learned_raw.toml "${common[@]}" 'forcing_factor=1.0'
 # The stochastic samples exceed max_abs at the western wall at once: "abort" would end the run.
 variant "$learned" configs/.eval_learned_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
+budget='energy_budget="no_net_source"'
+variant "$learned" configs/.eval_budget.toml "${common[@]}" "$budget"
+variant "$learned" configs/.eval_budget_raw.toml "${common[@]}" "$budget" 'forcing_factor=1.0'
+variant "$learned" configs/.eval_budget_stochastic.toml "${common[@]}" "$budget" 'output="stochastic"' 'check="clip"'
 variant configs/double_gyre_64.toml configs/.eval_backscatter.toml "${common[@]}"
 runs=(none=configs/closure/.eval_none.toml learned=configs/.eval_learned.toml
       learned_raw=configs/.eval_learned_raw.toml learned_stochastic=configs/.eval_learned_stochastic.toml
+      budget=configs/.eval_budget.toml budget_raw=configs/.eval_budget_raw.toml
+      budget_stochastic=configs/.eval_budget_stochastic.toml
       backscatter=configs/.eval_backscatter.toml)
 if [ -f "$gz21" ]; then
   variant "$learned" configs/.eval_gz21.toml "${common[@]}" \

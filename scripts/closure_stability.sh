@@ -11,7 +11,11 @@
 # no-closure run's) and docs/images/closure_stability_START_ke.png (`ocean-model plot`).
 # SUMMARY_ONLY=1 only writes the table and figure from the runs already in out/ (e.g. runs
 # stopped before their end: the table says how far each got).
-# Usage: [START=spinup|truth] [SUMMARY_ONLY=1] scripts/closure_stability.sh [YEARS]
+# A variant of the shipped closure: SET='key=value ...' replaces those lines of the learned
+# config (e.g. SET='max_net_power=0.0 forcing_factor=1.0'), TAG names it (out dir,
+# table and figure get the suffix _TAG), RUNS picks runs among "none mean stochastic".
+# Usage: [START=spinup|truth] [SET=... TAG=...] [RUNS=...] [SUMMARY_ONLY=1]
+#        scripts/closure_stability.sh [YEARS]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -26,7 +30,10 @@ out=out/closure/stability
 truth=out/closure/coarse_b.nc
 coarse=configs/closure/spinup_64.toml
 learned=configs/double_gyre_64_learned.toml
-out=$out/$start_from
+tag=${TAG:+_$TAG}
+read -r -a set_lines <<< "${SET:-}"
+read -r -a runs <<< "${RUNS:-none mean stochastic}"
+out=$out/$start_from$tag
 mkdir -p "$out" docs/science docs/images
 case "$start_from" in
   truth)
@@ -47,21 +54,22 @@ say() { echo "closure_stability: $*"; }
 . "$root/scripts/closure_variant.sh"
 
 if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
-  status=(- - -)
+  status=()
+  for _ in "${runs[@]}"; do status+=(-); done
 else
   common=("duration=\"${end}d\"" 'snapshot_interval="365d"' 'diagnostics_interval="1d"' 'checkpoint_interval="365d"' 'progress_interval_s=600.0')
-  variant "$coarse" configs/closure/.stab_none.toml "${common[@]}"
-  variant "$learned" configs/.stab_mean.toml "${common[@]}"
-  variant "$learned" configs/.stab_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
+  variant "$coarse" "configs/closure/.stab_${start_from}${tag}_none.toml" "${common[@]}"
+  variant "$learned" "configs/.stab_${start_from}${tag}_mean.toml" "${common[@]}" "${set_lines[@]}"
+  variant "$learned" "configs/.stab_${start_from}${tag}_stochastic.toml" "${common[@]}" "${set_lines[@]}" 'output="stochastic"' 'check="clip"'
   pids=()
-  for name in none mean stochastic; do
+  for name in "${runs[@]}"; do
     dir=$out/$name
     rm -rf "$dir"
     if [ "$name" = none ]; then
-      "$bin/ocean-model" --config configs/closure/.stab_none.toml --output-dir "$dir" --restart "$out/start.nc" > "$out/$name.log" 2>&1 &
+      "$bin/ocean-model" --config "configs/closure/.stab_${start_from}${tag}_none.toml" --output-dir "$dir" --restart "$out/start.nc" > "$out/$name.log" 2>&1 &
     else
-      "$mpiexec" -n 1 "$bin/ocean-model" --config "configs/.stab_$name.toml" --output-dir "$dir" --restart "$out/start.nc" \
-        : -n 1 "$bin/ml-server" --config "configs/.stab_$name.toml" > "$out/$name.log" 2>&1 &
+      "$mpiexec" -n 1 "$bin/ocean-model" --config "configs/.stab_${start_from}${tag}_$name.toml" --output-dir "$dir" --restart "$out/start.nc" \
+        : -n 1 "$bin/ml-server" --config "configs/.stab_${start_from}${tag}_$name.toml" > "$out/$name.log" 2>&1 &
     fi
     pids+=($!)
     say "started $name: days $first–$end, log $out/$name.log"
@@ -70,16 +78,18 @@ else
   for p in "${pids[@]}"; do
     if wait "$p"; then status+=(0); else status+=($?); fi
   done
-  rm -f configs/closure/.stab_*.toml configs/.stab_*.toml
-  say "exit status none/mean/stochastic: ${status[*]}"
+  rm -f "configs/closure/.stab_${start_from}${tag}_"*.toml "configs/.stab_${start_from}${tag}_"*.toml
+  say "exit status ${runs[*]}: ${status[*]}"
 fi
-"$bin/ocean-model" plot "$out/mean" --out "$out/mean/plots" > /dev/null
-cp "$out/mean/plots/kinetic_energy.png" "docs/images/closure_stability_${start_from}_ke.png" 2>/dev/null || true
-"$python" - "$out" "$first" "${status[@]}" > "docs/science/stability_${start_from}.md" <<'PY'
+if [ -d "$out/mean" ]; then
+  "$bin/ocean-model" plot "$out/mean" --out "$out/mean/plots" > /dev/null
+  cp "$out/mean/plots/kinetic_energy.png" "docs/images/closure_stability_${start_from}${tag}_ke.png" 2>/dev/null || true
+fi
+"$python" - "$out" "$first" "${SET:-shipped}" "${runs[*]}" "${status[@]}" > "docs/science/stability_${start_from}${tag}.md" <<'PY'
 import sys, xarray as xr, numpy as np
-out, first, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, first, variant, names, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split(), sys.argv[5:]
 rows = {}
-for name in ("none", "mean", "stochastic"):
+for name in names:
     d = xr.open_dataset(f"{out}/{name}/diagnostics.nc", decode_times=False)
     ke = d["kinetic_energy"].values / 1e17
     days = d["time"].values / 86400.0
@@ -92,6 +102,6 @@ for (name, (days, ke)), code in zip(rows.items(), codes):
     cells = [f"{np.mean(y):.2f}" if len(y) else "—" for y in years]
     print(f"| {name} | {code} | " + " | ".join(cells) + f" | {np.max(ke):.2f} |")
 print()
-print("Annual-mean basin kinetic energy, 10¹⁷ J (`scripts/closure_stability.sh`).")
+print(f"Annual-mean basin kinetic energy, 10¹⁷ J (`scripts/closure_stability.sh`; learned closure: {variant}).")
 PY
-cat "docs/science/stability_${start_from}.md"
+cat "docs/science/stability_${start_from}${tag}.md"

@@ -11,7 +11,9 @@
 //! seed = 0                    # stochastic mode: seed of rank r is seed + r
 //! mask = true                 # zero inputs and forcing on land when mask_u/mask_v arrive
 //! threads = 0                 # CPU threads of libtorch (0: its default)
-//! energy_budget = "free"      # "free" | "no_net_source" (the forcing's net power Σ u·S ≤ 0)
+//! max_net_power = 3.8e-8      # largest basin-mean power u·S of the forcing, m² s⁻³ (0: no
+//!                             # net source; absent: no limit), see crate::budget
+//! power_cap_by = "scaling"    # "scaling" (S × cap/P) | "drag" (S − (P − cap)/Q · (u, v))
 //!
 //! [ml.fullycnn]
 //! weights = "trained_model.pth"   # .pth (torch.save state dict) or .safetensors
@@ -53,9 +55,13 @@ pub struct MlConfig {
     /// CPU threads for libtorch's intra-op pool (0: libtorch's default).
     #[serde(default)]
     pub threads: usize,
-    /// Whether the forcing may be a net source of kinetic energy (see [`crate::budget`]).
+    /// The largest basin-mean power u·S the forcing may put into the resolved flow,
+    /// m² s⁻³ (0: no net source; `None`: no limit). See [`crate::budget`].
     #[serde(default)]
-    pub energy_budget: EnergyBudget,
+    pub max_net_power: Option<f64>,
+    /// How a forcing above `max_net_power` is brought down to it.
+    #[serde(default)]
+    pub power_cap_by: crate::budget::CapBy,
     pub fullycnn: Option<FullyCnnConfig>,
     pub torchscript: Option<TorchScriptConfig>,
     pub analytic: Option<AnalyticConfig>,
@@ -90,17 +96,6 @@ pub enum OutputMode {
     #[default]
     Mean,
     Stochastic,
-}
-
-/// `[ml] energy_budget`: what the forcing may do to the basin's kinetic energy.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum EnergyBudget {
-    /// The forcing as the model gives it.
-    #[default]
-    Free,
-    /// Its net power over the ML component, Σ u·S, made ≤ 0 ([`crate::budget`]).
-    NoNetSource,
 }
 
 /// `[ml.fullycnn]`: the GZ21 FullyCNN.
@@ -295,6 +290,14 @@ impl MlConfig {
         ] {
             if !v.is_finite() {
                 problems.push(format!("[ml] {key}: {v} is not finite"));
+            }
+        }
+        if let Some(p) = self.max_net_power {
+            if !(p.is_finite() && p >= 0.0) {
+                problems.push(format!(
+                    "[ml] max_net_power: {p} m² s⁻³ must be a finite number ≥ 0 (0: the forcing \
+                     may not be a net source of energy; leave the key out for no limit)"
+                ));
             }
         }
         let section = match self.model {
@@ -528,6 +531,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("precision"), "{e}");
+    }
+
+    #[test]
+    fn a_negative_or_nan_power_cap_is_named() {
+        for bad in ["-1e-8", "nan"] {
+            let e = parse(&format!(
+                "[ml]\nmodel = \"analytic\"\nmax_net_power = {bad}\n[ml.analytic]\nkind = \"zero\"\n"
+            ))
+            .unwrap_err();
+            assert!(e.contains("[ml] max_net_power") && e.contains("≥ 0"), "{e}");
+        }
+        let c = parse(
+            "[ml]\nmodel = \"analytic\"\nmax_net_power = 0\n[ml.analytic]\nkind = \"zero\"\n",
+        );
+        // TOML's integer 0 is taken as 0.0.
+        assert_eq!(c.unwrap().max_net_power, Some(0.0));
     }
 
     #[test]

@@ -11,8 +11,7 @@
 //! ```
 //!
 //! and returns `S` as `[levels, 2, ny, nx]` (sx in channel 0, sy in channel 1), after
-//! removing its net energy input where `[ml] energy_budget = "no_net_source"`
-//! ([`crate::budget`]).
+//! capping its net energy input where `[ml] max_net_power` is set ([`crate::budget`]).
 //! On the CPU the input and output tensors wrap the buffers without copying; on
 //! a GPU see [`crate::gpu`].
 
@@ -23,8 +22,8 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use tch::{Device, Kind, Tensor};
 
-use crate::budget::{NoNetSource, SumAcross};
-use crate::config::{EnergyBudget, MlConfig, OutputMode, Precision};
+use crate::budget::{PowerCap, SumAcross};
+use crate::config::{MlConfig, OutputMode, Precision};
 use crate::error::MlError;
 use crate::gpu::CudaStaging;
 use crate::models::{self, tch_ok, Model, ModelInfo};
@@ -89,7 +88,7 @@ pub struct Engine {
     /// 1 on ocean points, 0 on land, on the output grid (with the masks).
     ocean: Option<Tensor>,
     use_mask: bool,
-    budget: Option<NoNetSource>,
+    budget: Option<PowerCap>,
     noise: Option<(StdRng, Vec<f32>)>,
     staging: Staging,
 }
@@ -170,8 +169,9 @@ impl Engine {
             ocean: None,
             use_mask: cfg.mask,
             // One rank until told otherwise ([`Engine::sum_budget_across`]).
-            budget: (cfg.energy_budget == EnergyBudget::NoNetSource)
-                .then(|| NoNetSource::new(Box::new(|_| Ok(())))),
+            budget: cfg
+                .max_net_power
+                .map(|p| PowerCap::new(p, cfg.power_cap_by, Box::new(|_| Ok(())))),
             noise,
             staging,
         })
@@ -247,11 +247,11 @@ impl Engine {
         Ok(())
     }
 
-    /// With `energy_budget = "no_net_source"`, sums the forcing's power with `sum` (over
-    /// every rank of the ML component) instead of over this engine's box alone.
+    /// With `[ml] max_net_power`, sums the forcing's power with `sum` (over every rank of
+    /// the ML component) instead of over this engine's box alone.
     pub fn sum_budget_across(&mut self, sum: SumAcross) {
-        if self.budget.is_some() {
-            self.budget = Some(NoNetSource::new(sum));
+        if let Some(b) = &self.budget {
+            self.budget = Some(PowerCap::new(b.max_mean_power(), b.by(), sum));
         }
     }
 

@@ -250,14 +250,14 @@ fn serve_enddefined(
     })
 }
 
-/// Says on rank 0 how often `energy_budget = "no_net_source"` removed a net source.
+/// Says on rank 0 how often `[ml] max_net_power` capped the forcing's power.
 fn log_budget(engine: &Engine, rank: usize) {
     if let (Some(b), 0) = (engine.budget_stats(), rank) {
         let share = b.corrected as f64 / b.levels.max(1) as f64;
         let mean = b.coefficient_sum / b.corrected.max(1) as f64;
         tracing::info!(
-            "ml: energy budget: the forcing was a net source of kinetic energy at {} of {} \
-             calls×levels ({:.0} %), removed as a mean drag of {mean:.3e} s⁻¹ there",
+            "ml: max_net_power: the forcing's power exceeded the cap at {} of {} calls×levels \
+             ({:.0} %); the excess was removed as a mean drag of {mean:.3e} s⁻¹ there",
             b.corrected,
             b.levels,
             100.0 * share

@@ -17,7 +17,8 @@ fn analytic(kind: AnalyticKind, input_scale: f64, output_scale: f64) -> MlConfig
         seed: 0,
         mask: true,
         threads: 0,
-        energy_budget: Default::default(),
+        max_net_power: None,
+        power_cap_by: Default::default(),
         fullycnn: None,
         torchscript: None,
         analytic: Some(AnalyticConfig {
@@ -164,10 +165,10 @@ fn the_input_buffer_is_reused_between_calls() {
     assert!(engine.run().unwrap().iter().all(|&v| v == 0.0));
 }
 
-/// `energy_budget = "no_net_source"` against a plain f64 loop: S − (P/Q)·w·(u, v) where the
-/// linear model's forcing is a net source (P > 0), the forcing untouched where it drains.
+/// `max_net_power = 0` against a plain f64 loop: S − (P/Q)·w·(u, v) where the linear
+/// model's forcing is a net source (P > 0), the forcing untouched where it drains.
 #[test]
-fn the_energy_budget_removes_a_net_source_and_keeps_a_sink() {
+fn a_zero_power_cap_removes_a_net_source_and_keeps_a_sink() {
     for (a, source) in [(3.0, true), (-3.0, false)] {
         let mut cfg = analytic(AnalyticKind::Linear, 10.0, 1e-3);
         cfg.analytic.as_mut().unwrap().a = a;
@@ -176,7 +177,8 @@ fn the_energy_budget_removes_a_net_source_and_keeps_a_sink() {
             fill(&mut engine);
             engine.run().unwrap().to_vec()
         };
-        cfg.energy_budget = ml_server::config::EnergyBudget::NoNetSource;
+        cfg.max_net_power = Some(0.0);
+        cfg.power_cap_by = ml_server::budget::CapBy::Drag;
         let mut engine = Engine::new(&cfg, Device::Cpu, SHAPE, 0).unwrap();
         let plane = SHAPE.levels * SHAPE.height() * SHAPE.width();
         let mut mask_u = vec![1.0f32; plane];

@@ -50,7 +50,8 @@ fn config(model: ModelKind, precision: Precision, weights: Option<&std::path::Pa
         seed: 0,
         mask: true,
         threads: 0,
-        energy_budget: Default::default(),
+        max_net_power: None,
+        power_cap_by: Default::default(),
         fullycnn: weights.map(|w| FullyCnnConfig {
             weights: w.to_path_buf(),
             padding: Padding::Valid,

@@ -20,7 +20,8 @@ fn config(weights: &std::path::Path, output: OutputMode, seed: u64) -> MlConfig 
         seed,
         mask: false,
         threads: 0,
-        energy_budget: Default::default(),
+        max_net_power: None,
+        power_cap_by: Default::default(),
         fullycnn: Some(FullyCnnConfig {
             weights: weights.to_path_buf(),
             padding: Padding::InitZeros,
