@@ -246,6 +246,7 @@ mod tests {
         for (u, f) in &halves {
             let sum = PowerCap::new(
                 0.01,
+                CapBy::Drag,
                 Box::new(move |v: &mut [f64]| {
                     v.copy_from_slice(&total);
                     Ok(())
