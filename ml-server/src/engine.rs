@@ -255,9 +255,9 @@ impl Engine {
         }
     }
 
-    /// What the energy budget did so far (`None` without one).
-    pub fn budget_stats(&self) -> Option<crate::budget::BudgetStats> {
-        self.budget.as_ref().map(|b| b.stats())
+    /// What the power cap did so far, and how it is applied (`None` without one).
+    pub fn budget_stats(&self) -> Option<(crate::budget::BudgetStats, crate::budget::CapBy)> {
+        self.budget.as_ref().map(|b| (b.stats(), b.by()))
     }
 
     /// Runs model and transforms on the input buffer; returns `[levels, 2, ny, nx]`.

@@ -18,6 +18,7 @@ use coupler::fault::{Faults, Point};
 use coupler::launch::{self, Intent};
 use coupler::signals::{self, Signal};
 use coupler::{Coupler, CouplerError, Region};
+use ml_server::budget::CapBy;
 use ml_server::config::MlConfig;
 use ml_server::device;
 use ml_server::engine::{BatchShape, Engine};
@@ -252,17 +253,24 @@ fn serve_enddefined(
 
 /// Says on rank 0 how often `[ml] max_net_power` capped the forcing's power.
 fn log_budget(engine: &Engine, rank: usize) {
-    if let (Some(b), 0) = (engine.budget_stats(), rank) {
-        let share = b.corrected as f64 / b.levels.max(1) as f64;
-        let mean = b.coefficient_sum / b.corrected.max(1) as f64;
-        tracing::info!(
-            "ml: max_net_power: the forcing's power exceeded the cap at {} of {} calls×levels \
-             ({:.0} %); the excess was removed as a mean drag of {mean:.3e} s⁻¹ there",
-            b.corrected,
-            b.levels,
-            100.0 * share
-        );
+    let Some((b, by)) = engine.budget_stats() else {
+        return;
+    };
+    if rank != 0 {
+        return;
     }
+    let share = 100.0 * b.corrected as f64 / b.levels.max(1) as f64;
+    let mean = b.coefficient_sum / b.corrected.max(1) as f64;
+    let how = match by {
+        CapBy::Scaling => format!("scaled down by {:.1} % on average there", 100.0 * mean),
+        CapBy::Drag => format!("the excess removed as a mean drag of {mean:.3e} s⁻¹ there"),
+    };
+    tracing::info!(
+        "ml: max_net_power: the forcing's power exceeded the cap at {} of {} calls×levels \
+         ({share:.0} %), {how}",
+        b.corrected,
+        b.levels,
+    );
 }
 
 /// What start-up produces before enddef().

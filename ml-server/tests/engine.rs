@@ -234,7 +234,7 @@ fn a_zero_power_cap_removes_a_net_source_and_keeps_a_sink() {
                 );
             }
         }
-        let stats = engine.budget_stats().unwrap();
+        let (stats, _) = engine.budget_stats().unwrap();
         assert_eq!(
             (stats.levels, stats.corrected),
             (2, if source { 2 } else { 0 })
