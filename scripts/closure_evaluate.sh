@@ -4,12 +4,11 @@
 # day, the 60 km model runs to the end of the test period
 #   none                 no closure (standalone)
 #   learned              the shipped FullyCNN (configs/double_gyre_64_learned.toml) as shipped,
-#                        with its tuned forcing_factor, mean
+#                        with its tuned forcing_factor and power cap (max_net_power), mean
 #   learned_raw          the same with forcing_factor = 1 (the network's output as trained)
 #   learned_stochastic   the shipped one, stochastic (μ + ε/p, seeded), forcing check "clip"
-#   budget, budget_raw, budget_stochastic
-#                        learned, learned_raw and learned_stochastic with
-#                        `[ml] energy_budget = "no_net_source"` (no net energy input)
+#   uncapped             session 5's closure: forcing_factor 0.6 and no power cap (a cap of
+#                        1e30 m² s⁻³, never reached)
 #   backscatter          the analytic backscatter (configs/double_gyre_64.toml)
 #   gz21                 GZ21's published weights, when ../shared/gz21 is there
 # and `closure score` scores each against the truth (docs/science/online_scores.{json,md});
@@ -42,19 +41,15 @@ variant "$learned" configs/.eval_learned.toml "${common[@]}"
 variant "$learned" configs/.eval_learned_raw.toml "${common[@]}" 'forcing_factor=1.0'
 # The stochastic samples exceed max_abs at the western wall at once: "abort" would end the run.
 variant "$learned" configs/.eval_learned_stochastic.toml "${common[@]}" 'output="stochastic"' 'check="clip"'
-budget='energy_budget="no_net_source"'
-variant "$learned" configs/.eval_budget.toml "${common[@]}" "$budget"
-variant "$learned" configs/.eval_budget_raw.toml "${common[@]}" "$budget" 'forcing_factor=1.0'
-variant "$learned" configs/.eval_budget_stochastic.toml "${common[@]}" "$budget" 'output="stochastic"' 'check="clip"'
+variant "$learned" configs/.eval_uncapped.toml "${common[@]}" 'max_net_power=1e30' 'forcing_factor=0.6'
 variant configs/double_gyre_64.toml configs/.eval_backscatter.toml "${common[@]}"
 runs=(none=configs/closure/.eval_none.toml learned=configs/.eval_learned.toml
       learned_raw=configs/.eval_learned_raw.toml learned_stochastic=configs/.eval_learned_stochastic.toml
-      budget=configs/.eval_budget.toml budget_raw=configs/.eval_budget_raw.toml
-      budget_stochastic=configs/.eval_budget_stochastic.toml
+      uncapped=configs/.eval_uncapped.toml
       backscatter=configs/.eval_backscatter.toml)
 if [ -f "$gz21" ]; then
   variant "$learned" configs/.eval_gz21.toml "${common[@]}" \
-    "weights=\"$gz21\"" 'input_scale=10.0' 'output_scale=1e-7' 'forcing_factor=1.0'
+    "weights=\"$gz21\"" 'input_scale=10.0' 'output_scale=1e-7' 'forcing_factor=1.0' 'max_net_power=1e30'
   runs+=(gz21=configs/.eval_gz21.toml)
 else
   say "no GZ21 weights at $gz21: the gz21 run is skipped"

@@ -14,13 +14,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Line colours of the runs, in order (the truth is black).
-const COLOURS: [RGBColor; 6] = [
+const COLOURS: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
     RGBColor(204, 121, 167),
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(153, 0, 0),
 ];
 
 fn text() -> bool {
