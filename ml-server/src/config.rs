@@ -22,7 +22,7 @@
 
 use std::path::{Path, PathBuf};
 
-use coupler::ExperimentFile;
+use experiment::ExperimentFile;
 use serde::Deserialize;
 
 use crate::error::MlError;
