@@ -16,10 +16,11 @@
 //! checkpoint_interval = "90d"  # = [ocean.output] checkpoint_interval: state kept for restarts
 //! ```
 
-use coupler::config::{
-    did_you_mean, is_multiple, parse_duration, ConfigError, DurationValue, Period, Problem,
+use coupler::config::Period;
+use coupler::CouplingConfig;
+use experiment::{
+    did_you_mean, is_multiple, parse_duration, ConfigError, DurationValue, ExperimentFile, Problem,
 };
-use coupler::{CouplingConfig, ExperimentFile};
 use serde::Deserialize;
 
 /// The received fields the analysis can read: the engine's two input channels.

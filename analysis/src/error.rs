@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use coupler::config::ConfigError;
+use experiment::ConfigError;
 
 /// What can go wrong in the analysis.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@
 //! ```no_run
 //! use analysis::{comm::Alone, config::AnalysisConfig, Analysis, Geometry};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let exp = coupler::ExperimentFile::load("configs/double_gyre_64_analysis.toml".as_ref())?;
+//! let exp = experiment::ExperimentFile::load("configs/double_gyre_64_analysis.toml".as_ref())?;
 //! let coupling = exp.coupling()?.expect("a [coupling] table");
 //! let config = AnalysisConfig::from_experiment(&exp, &coupling)?.expect("an [analysis] table");
 //! let geometry = Geometry { nx: 64, ny: 64, j0: 0, nj: 64, halo: 1 };

@@ -21,7 +21,7 @@ use closure::split::{Period, TRUTH};
 use closure::stagger::{Axis, Global};
 use closure::target::SubgridForcing;
 use closure::train::Settings;
-use coupler::ExperimentFile;
+use experiment::ExperimentFile;
 use ocean_model::checkpoint;
 use ocean_model::config::OceanConfig;
 use ocean_model::field::Stagger;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use coupler::launch::{self, Intent};
 use coupler::Element;
-use coupler::{Coupler, CouplerError, CouplingConfig, ExperimentFile, FieldDef, Region};
+use coupler::{Coupler, CouplerError, CouplingConfig, FieldDef, Region};
+use experiment::ExperimentFile;
 use mpi::ffi;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
@@ -153,7 +154,7 @@ impl Handle {
             }
         };
         let cpl = Coupler::init(&world, component, &config)?;
-        coupler::rundir::init_logging(false);
+        experiment::logging::init_logging(false);
         Ok(Handle {
             cpl,
             component: component.to_string(),

@@ -8,14 +8,26 @@
 //! source side, and never lets a rank wait forever: every wait has a deadline.
 //!
 //! The exchanges are described once, in the `[coupling]` table of the experiment TOML that
-//! every component reads (see [`config`]). The lifecycle is explicit and checked:
+//! every component reads (see [`config`]; the `experiment` crate reads the whole file and
+//! hands this table over). The lifecycle is explicit and checked:
 //!
 //! ```no_run
-//! use coupler::{config::ExperimentFile, Coupler, FieldDef, GridPoint, Region};
+//! use coupler::{Coupler, CouplingConfig, FieldDef, GridPoint, Region};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let universe = mpi::initialize().expect("MPI initialised once");
-//! let exp = ExperimentFile::load("configs/double_gyre.toml".as_ref())?;
-//! let config = exp.coupling()?.expect("a [coupling] table");
+//! let config = CouplingConfig::from_toml(
+//!     r#"[[exchange]]
+//!        from = "ocean.u"
+//!        to = "ml.u"
+//!        grid = "U"
+//!        period = "1h"
+//!        [[exchange]]
+//!        from = "ml.sx"
+//!        to = "ocean.sx"
+//!        grid = "U"
+//!        period = "1h""#,
+//!     86400.0, // the run length, from the experiment's [run] table
+//! )?;
 //! let mut cpl = Coupler::init(&universe.world(), "ocean", &config)?;
 //! let region = Region { i0: 0, j0: 0, ni: 64, nj: 64 }; // this rank's box, from local_comm()
 //! cpl.define_field("u", FieldDef { region, levels: 1, point: GridPoint::U })?;
@@ -46,23 +58,21 @@
 //! | `wire` | the wire format: [`Element`] values cross as f32 |
 //! | `transport` | non-blocking MPI with deadlines (the only direct MPI calls) |
 //! | [`timing`] | per-field timings and their reduction over a component's ranks |
-//! | [`config`] | the `[coupling]` table (and, for now, the experiment file's other shared tables) |
+//! | [`config`] | the `[coupling]` table; durations and configuration diagnostics |
 //! | [`launch`], `launcher` | what every program tells the others at start-up; launcher hints |
 //! | [`signals`] | stop requests by signal |
 //! | [`error`] | [`CouplerError`] |
-//! | [`rundir`], [`fault`], [`say`] | run directory and logging, fault injection, one-write stderr lines |
+//! | [`say`] | one-write stderr lines |
 
 mod component;
 pub mod config;
 pub mod error;
-pub mod fault;
 mod handshake;
 pub mod launch;
 mod launcher;
 mod link;
 mod participant;
 pub mod routes;
-pub mod rundir;
 pub mod say;
 pub mod signals;
 pub mod timeops;
@@ -71,7 +81,7 @@ mod transport;
 mod wire;
 
 pub use component::{Component, FieldDef};
-pub use config::{Boundary, CouplingConfig, ExperimentFile, GridPoint, RunConfig, TimeOp};
+pub use config::{Boundary, CouplingConfig, GridPoint, TimeOp};
 pub use error::CouplerError;
 pub use participant::Coupler;
 pub use routes::Region;

@@ -14,7 +14,7 @@ use analysis::comm::Alone;
 use analysis::config::AnalysisConfig;
 use analysis::{Analysis, Geometry};
 use anyhow::Context;
-use coupler::ExperimentFile;
+use experiment::ExperimentFile;
 use ml_server::config::MlConfig;
 use ml_server::engine::{BatchShape, Engine};
 use tch::Device;

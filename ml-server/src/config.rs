@@ -25,7 +25,7 @@
 
 use std::path::{Path, PathBuf};
 
-use coupler::ExperimentFile;
+use experiment::ExperimentFile;
 use serde::Deserialize;
 
 use crate::error::MlError;

@@ -36,7 +36,7 @@ pub enum MlError {
     #[error("[ml] {key}: {message}")]
     Config { key: String, message: String },
     #[error(transparent)]
-    Experiment(#[from] coupler::config::ConfigError),
+    Experiment(#[from] experiment::ConfigError),
     #[error("{}: {message}", file.display())]
     ConfigFile { file: PathBuf, message: String },
     #[error("invalid [ml] table: {0}")]

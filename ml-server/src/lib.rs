@@ -18,6 +18,22 @@
 //! assert_eq!(forcing.len(), 2 * 128 * 128);
 //! # Ok(()) }
 //! ```
+//!
+//! # Where things are
+//!
+//! | module | its job |
+//! |---|---|
+//! | [`config`] | the `[ml]` table: model, transforms, device |
+//! | [`startup`] | what the server checks before it serves (and `ml-server check`) |
+//! | [`engine`] | staging buffers, model and transforms for one batch shape |
+//! | [`models`] | the FullyCNN, TorchScript and analytic models |
+//! | [`weights`], [`pth`] | named weight tensors from `.safetensors` or a `torch.save` archive |
+//! | [`device`], [`gpu`] | where the model runs; page-locked staging and copy streams |
+//! | [`bench`] | per-stage timings of one coupling call (`ml-server bench`) |
+//! | [`npy`] | `.npy` input and output for `ml-server infer` |
+//! | [`error`] | [`MlError`] |
+//!
+//! The coupled loop itself (`serve`) is in the binary, beside `main`.
 
 pub mod bench;
 pub mod budget;
@@ -31,6 +47,5 @@ pub mod npy;
 pub mod pth;
 pub mod startup;
 pub mod weights;
-mod zip;
 
 pub use error::MlError;

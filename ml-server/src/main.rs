@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Err(e) => return refuse(&one_line(&e.to_string())),
     };
     // Every ML rank logs its own set-up line: info on all of them.
-    coupler::rundir::init_logging(true);
+    experiment::logging::init_logging(true);
     if let Some(Command::Plot { run_dir, out }) = &cli.command {
         return exit_code(plot(run_dir, out.as_deref()));
     }
@@ -195,12 +195,12 @@ fn one_line(text: &str) -> String {
 /// The validated `[ml]` table of `file`, relative paths taken from its folder, the model
 /// file replaced by `--weights` or EDDYLINK_ML_WEIGHTS.
 fn load_config(file: &Path, weights: Option<&Path>) -> anyhow::Result<MlConfig> {
-    let exp = coupler::ExperimentFile::load(file)?;
+    let exp = experiment::ExperimentFile::load(file)?;
     Ok(MlConfig::from_experiment_and_cli(&exp, weights)?)
 }
 
 fn check(file: &Path, weights: Option<&Path>, size: usize) -> anyhow::Result<()> {
-    let exp = coupler::ExperimentFile::load(file)?;
+    let exp = experiment::ExperimentFile::load(file)?;
     let cfg = MlConfig::from_experiment_and_cli(&exp, weights)?;
     let device = device::select(cfg.device_request()?, device::local_rank())?;
     let model = ml_server::models::build(&cfg, device).context("loading the model")?;

@@ -14,10 +14,11 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use coupler::config::CouplingConfig;
-use coupler::fault::{Faults, Point};
 use coupler::launch::{self, Intent};
 use coupler::signals::{self, Signal};
 use coupler::{Coupler, CouplerError, Region};
+use experiment::fault::{Faults, Point};
+use experiment::{logging, RunConfig};
 use ml_server::budget::CapBy;
 use ml_server::config::MlConfig;
 use ml_server::device;
@@ -100,7 +101,7 @@ fn serve_with(
         Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
     };
     if cpl.local_comm().rank() == 0 {
-        if let Err(e) = coupler::rundir::log_to_file(&run.run_dir(), COMPONENT) {
+        if let Err(e) = logging::log_to_file(&run.run_dir(), COMPONENT) {
             tracing::warn!("cannot log into {}: {e}", run.run_dir().display());
         }
     }
@@ -276,7 +277,7 @@ fn log_budget(engine: &Engine, rank: usize) {
 /// What start-up produces before enddef().
 struct Prepared {
     ml: MlConfig,
-    run: coupler::RunConfig,
+    run: RunConfig,
     device: tch::Device,
     model: Box<dyn models::Model>,
     plan: Plan,

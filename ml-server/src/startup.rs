@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use coupler::config::{CouplingConfig, Exchange};
-use coupler::{ExperimentFile, RunConfig};
+use experiment::{ExperimentFile, RunConfig};
 
 use crate::config::{DeviceRequest, MlConfig};
 use crate::engine::check_halo;

@@ -477,7 +477,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> std::result::Result<OceanConfig, coupler::config::ConfigError> {
-        let exp = coupler::ExperimentFile::parse(text, "test.toml".as_ref())?;
+        let exp = experiment::ExperimentFile::parse(text, "test.toml".as_ref())?;
         Ok(exp.section("ocean")?.unwrap_or_default())
     }
 

@@ -15,9 +15,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use coupler::fault::{Faults, Point};
 use coupler::launch::{self, Intent};
-use coupler::{Coupler, ExperimentFile};
+use coupler::Coupler;
+use experiment::fault::{Faults, Point};
+use experiment::{logging, rundir, ExperimentFile, RunConfig};
 use mpi::traits::*;
 
 use ocean_model::coupled::{OceanCoupling, COMPONENT};
@@ -103,7 +104,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let world = universe.world();
-    coupler::rundir::init_logging(world.rank() == 0);
+    logging::init_logging(world.rank() == 0);
 
     let result = match cli.command {
         Some(Command::Bench { sizes, steps }) => bench(&world, &sizes, steps),
@@ -262,8 +263,8 @@ fn start_run_dir(root: bool, config: &Path, run_dir: &Path) {
     if !root {
         return;
     }
-    match coupler::rundir::log_to_file(run_dir, COMPONENT)
-        .and_then(|_| coupler::rundir::copy_config(config, run_dir))
+    match logging::log_to_file(run_dir, COMPONENT)
+        .and_then(|_| rundir::copy_config(config, run_dir))
     {
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot set up the run directory {}: {e}", run_dir.display()),
@@ -274,7 +275,7 @@ fn start_run_dir(root: bool, config: &Path, run_dir: &Path) {
 fn continue_to_the_end(
     sim: &mut Simulation,
     steps_given: bool,
-    run: &coupler::RunConfig,
+    run: &RunConfig,
 ) -> anyhow::Result<()> {
     let full = (run.duration_s / sim.params.dt).round() as u64;
     if sim.step > 0 && !steps_given {

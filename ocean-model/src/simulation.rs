@@ -9,7 +9,7 @@ mod stopping;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
-use coupler::fault::{Faults, Point};
+use experiment::fault::{Faults, Point};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{ForcingCheck, OutputPlan, Setup};

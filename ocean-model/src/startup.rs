@@ -15,8 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use coupler::config::ConfigError;
-use coupler::{CouplingConfig, ExperimentFile, RunConfig};
+use coupler::CouplingConfig;
+use experiment::{ConfigError, ExperimentFile, RunConfig};
 
 use crate::config::{OceanConfig, Setup};
 use crate::OceanError;

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::Parser;
 use coupler::config::{Exchange, Period};
-use coupler::{Coupler, CouplingConfig, ExperimentFile, FieldDef, Region};
+use coupler::{Coupler, CouplingConfig, FieldDef, Region};
+use experiment::ExperimentFile;
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use crate::{blocks, expected_cell, parse_layout, steps_of_coupling_time};

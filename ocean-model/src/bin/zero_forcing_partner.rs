@@ -6,7 +6,8 @@
 //! ```
 
 use anyhow::{bail, Context};
-use coupler::{Coupler, ExperimentFile, Region};
+use coupler::{Coupler, Region};
+use experiment::ExperimentFile;
 
 use ocean_model::config::OceanConfig;
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use coupler::config::{CouplingConfig, Period};
-use coupler::{ExperimentFile, RunConfig};
+use experiment::{ExperimentFile, RunConfig};
 use ml_server::config::{MlConfig, ModelKind};
 use ml_server::startup as ml_startup;
 use ocean_model::config::Setup;

@@ -1,124 +1,16 @@
-//! Reader for `torch.save` state dicts (the `.pth` zip format), without Python.
-//!
-//! libtorch's C++ loaders (`torch::jit::load`, `_load_parameters`) only read
-//! TorchScript archives, so tch 0.24 cannot open a plain `torch.save(state_dict)`
-//! file. The format is small: a zip archive with *stored* (uncompressed) entries,
-//! `<name>/data.pkl` holding a protocol-2 pickle of an `OrderedDict` whose values
-//! are `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`
-//! calls, and one raw little-endian file `<name>/data/<key>` per storage. This
-//! module walks the zip directory, runs the few pickle opcodes a state dict uses,
-//! and rebuilds each tensor with tch.
+//! The pickle machine: the opcodes a `torch.save` state dict uses, run on a stack, with
+//! torch's storages and `_rebuild_tensor_v2` calls turned into [`TensorRef`]s.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use tch::{Kind, Tensor};
+use tch::Kind;
 
-use crate::error::{torch_message, MlError};
-use crate::zip;
-
-/// Reads every tensor of a `torch.save` state dict, in file order, on the CPU.
-pub fn read_state_dict(file: &Path) -> Result<Vec<(String, Tensor)>, MlError> {
-    let bytes = std::fs::read(file).map_err(|source| MlError::Io {
-        file: file.to_path_buf(),
-        source,
-    })?;
-    let bad = |reason: String| MlError::BadArchive {
-        file: file.to_path_buf(),
-        reason,
-    };
-    let entries = zip::entries(&bytes).map_err(bad)?;
-    let pickle_name = entries
-        .keys()
-        .find(|n| n.ends_with("/data.pkl") || n.as_str() == "data.pkl")
-        .cloned()
-        .ok_or_else(|| bad("no data.pkl entry (is this a torch.save file?)".into()))?;
-    let prefix = pickle_name.trim_end_matches("data.pkl").to_string();
-    let pickle = entries[&pickle_name];
-    let root = Unpickler::new(pickle)
-        .run()
-        .map_err(|e| bad(format!("data.pkl: {e}")))?;
-    let Value::Dict(items) = root else {
-        return Err(bad(format!(
-            "data.pkl holds {}, not a state dict",
-            root.kind()
-        )));
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (key, value) in items {
-        let Value::Str(key) = key else {
-            return Err(bad(format!(
-                "state dict key {} is not a string",
-                key.kind()
-            )));
-        };
-        let tensor = match value {
-            Value::Tensor(t) => t,
-            other => {
-                return Err(MlError::BadTensor {
-                    file: file.to_path_buf(),
-                    key,
-                    reason: format!("value is {}, not a tensor", other.kind()),
-                })
-            }
-        };
-        let record = format!("{prefix}data/{}", tensor.storage_key);
-        let data = entries.get(&record).ok_or_else(|| MlError::BadTensor {
-            file: file.to_path_buf(),
-            key: key.clone(),
-            reason: format!("storage entry `{record}` is missing from the archive"),
-        })?;
-        let t = tensor.build(data).map_err(|reason| MlError::BadTensor {
-            file: file.to_path_buf(),
-            key: key.clone(),
-            reason,
-        })?;
-        out.push((key, t));
-    }
-    Ok(out)
-}
-
-/// A tensor described by `_rebuild_tensor_v2`, before its storage is read.
-#[derive(Clone, Debug)]
-struct TensorRef {
-    storage_key: String,
-    kind: Kind,
-    numel: i64,
-    offset: i64,
-    size: Vec<i64>,
-    stride: Vec<i64>,
-}
-
-impl TensorRef {
-    fn build(&self, data: &[u8]) -> Result<Tensor, String> {
-        let bytes = self.numel as usize * self.kind.elt_size_in_bytes();
-        if data.len() != bytes {
-            return Err(format!(
-                "storage holds {} bytes, expected {bytes} ({} × {:?}): file truncated or corrupt",
-                data.len(),
-                self.numel,
-                self.kind
-            ));
-        }
-        let storage = Tensor::f_from_data_size(data, &[self.numel], self.kind)
-            .map_err(|e| torch_message(&e))?;
-        storage
-            .f_as_strided(self.size.as_slice(), self.stride.as_slice(), self.offset)
-            .and_then(|t| t.f_contiguous())
-            .map_err(|e| {
-                format!(
-                    "size {:?} stride {:?}: {}",
-                    self.size,
-                    self.stride,
-                    torch_message(&e)
-                )
-            })
-    }
-}
+use super::opcodes as op;
+use super::TensorRef;
 
 /// The pickle values a state dict uses.
 #[derive(Clone, Debug)]
-enum Value {
+pub(super) enum Value {
     None,
     Bool,
     Int(i64),
@@ -135,7 +27,7 @@ enum Value {
 }
 
 impl Value {
-    fn kind(&self) -> String {
+    pub(super) fn kind(&self) -> String {
         match self {
             Value::Global(m, n) => format!("global {m}.{n}"),
             Value::Object(n) => format!("an object of {n}"),
@@ -144,7 +36,7 @@ impl Value {
     }
 }
 
-struct Unpickler<'a> {
+pub(super) struct Unpickler<'a> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<Value>,
@@ -152,7 +44,7 @@ struct Unpickler<'a> {
 }
 
 impl<'a> Unpickler<'a> {
-    fn new(data: &'a [u8]) -> Self {
+    pub(super) fn new(data: &'a [u8]) -> Self {
         Self {
             data,
             pos: 0,
@@ -213,34 +105,34 @@ impl<'a> Unpickler<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Value, String> {
+    pub(super) fn run(mut self) -> Result<Value, String> {
         loop {
-            let op = self.u8()?;
-            match op {
-                0x80 => {
+            let code = self.u8()?;
+            match code {
+                op::PROTO => {
                     self.u8()?;
                 }
-                0x95 => {
+                op::FRAME => {
                     self.take(8)?;
                 }
-                b'.' => return self.pop(),
-                b'(' => self.stack.push(Value::Mark),
-                b'N' => self.stack.push(Value::None),
-                0x88 | 0x89 => self.stack.push(Value::Bool),
-                b'K' => {
+                op::STOP => return self.pop(),
+                op::MARK => self.stack.push(Value::Mark),
+                op::NONE => self.stack.push(Value::None),
+                op::NEWTRUE | op::NEWFALSE => self.stack.push(Value::Bool),
+                op::BININT1 => {
                     let v = self.u8()?;
                     self.stack.push(Value::Int(v.into()))
                 }
-                b'M' => {
+                op::BININT2 => {
                     let b = self.take(2)?;
                     self.stack
                         .push(Value::Int(u16::from_le_bytes([b[0], b[1]]).into()))
                 }
-                b'J' => {
+                op::BININT => {
                     let v = self.u32()? as i32;
                     self.stack.push(Value::Int(v.into()))
                 }
-                0x8a => {
+                op::LONG1 => {
                     let n = self.u8()? as usize;
                     let b = self.take(n)?;
                     let mut v: i64 = 0;
@@ -252,12 +144,12 @@ impl<'a> Unpickler<'a> {
                     }
                     self.stack.push(Value::Int(v))
                 }
-                b'G' => {
+                op::BINFLOAT => {
                     self.take(8)?;
                     self.stack.push(Value::Float)
                 }
-                b'X' | 0x8c => {
-                    let n = if op == b'X' {
+                op::BINUNICODE | op::SHORT_BINUNICODE => {
+                    let n = if code == op::BINUNICODE {
                         self.u32()? as usize
                     } else {
                         self.u8()? as usize
@@ -265,33 +157,33 @@ impl<'a> Unpickler<'a> {
                     let s = String::from_utf8_lossy(self.take(n)?).into_owned();
                     self.stack.push(Value::Str(s))
                 }
-                b')' => self.stack.push(Value::Tuple(Vec::new())),
-                b']' => self.stack.push(Value::List(Vec::new())),
-                b'}' => self.stack.push(Value::Dict(Vec::new())),
-                b't' => {
+                op::EMPTY_TUPLE => self.stack.push(Value::Tuple(Vec::new())),
+                op::EMPTY_LIST => self.stack.push(Value::List(Vec::new())),
+                op::EMPTY_DICT => self.stack.push(Value::Dict(Vec::new())),
+                op::TUPLE => {
                     let items = self.pop_mark()?;
                     self.stack.push(Value::Tuple(items))
                 }
-                0x85..=0x87 => {
-                    let n = usize::from(op - 0x84);
+                op::TUPLE1..=op::TUPLE3 => {
+                    let n = usize::from(code - op::TUPLE1) + 1;
                     let at = self.stack.len().checked_sub(n).ok_or("stack underflow")?;
                     let items = self.stack.split_off(at);
                     self.stack.push(Value::Tuple(items))
                 }
-                b'q' => {
+                op::BINPUT => {
                     let i = self.u8()?.into();
                     self.memoize(i)?
                 }
-                b'r' => {
+                op::LONG_BINPUT => {
                     let i = self.u32()?;
                     self.memoize(i)?
                 }
-                0x94 => {
+                op::MEMOIZE => {
                     let i = self.memo.len() as u32;
                     self.memoize(i)?
                 }
-                b'h' | b'j' => {
-                    let i = if op == b'h' {
+                op::BINGET | op::LONG_BINGET => {
+                    let i = if code == op::BINGET {
                         self.u8()?.into()
                     } else {
                         self.u32()?
@@ -303,12 +195,12 @@ impl<'a> Unpickler<'a> {
                         .ok_or(format!("memo {i} unset"))?;
                     self.stack.push(v)
                 }
-                b'c' => {
+                op::GLOBAL => {
                     let module = self.line()?;
                     let name = self.line()?;
                     self.stack.push(Value::Global(module, name))
                 }
-                0x93 => {
+                op::STACK_GLOBAL => {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     match (module, name) {
@@ -316,24 +208,24 @@ impl<'a> Unpickler<'a> {
                         _ => return Err("STACK_GLOBAL needs two strings".into()),
                     }
                 }
-                b'Q' => {
+                op::BINPERSID => {
                     let pid = self.pop()?;
                     self.stack.push(persistent_storage(pid)?)
                 }
-                b'R' => {
+                op::REDUCE => {
                     let args = self.pop()?;
                     let func = self.pop()?;
                     self.stack.push(reduce(func, args)?)
                 }
-                b'b' => {
+                op::BUILD => {
                     self.pop()?;
                 }
-                b's' => {
+                op::SETITEM => {
                     let v = self.pop()?;
                     let k = self.pop()?;
                     self.top_dict()?.push((k, v))
                 }
-                b'u' => {
+                op::SETITEMS => {
                     let items = self.pop_mark()?;
                     let dict = self.top_dict()?;
                     let mut it = items.into_iter();
@@ -341,8 +233,8 @@ impl<'a> Unpickler<'a> {
                         dict.push((k, v));
                     }
                 }
-                b'a' | b'e' => {
-                    let items = if op == b'a' {
+                op::APPEND | op::APPENDS => {
+                    let items = if code == op::APPEND {
                         vec![self.pop()?]
                     } else {
                         self.pop_mark()?
@@ -443,7 +335,7 @@ mod tests {
 
     #[test]
     fn long1_decodes_negative_numbers() {
-        let pickle = [0x80, 2, 0x8a, 1, 0xff, b'.'];
+        let pickle = [op::PROTO, 2, op::LONG1, 1, 0xff, op::STOP];
         match Unpickler::new(&pickle).run() {
             Ok(Value::Int(v)) => assert_eq!(v, -1),
             other => panic!("{other:?}"),

@@ -1,41 +1,10 @@
-//! `ml-server --config` in a real MPMD job against the `fake_ocean` example: forcing
+//! `ml-server --config` in a real MPMD job against the `fake_ocean` test program: forcing
 //! comes back right (strips, levels, halo, masks), and a halo the model cannot use
 //! stops the ML side before the coupled run with an error naming the field.
 
-mod common;
-
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use eddylink_tests::{run_with_limit, skip, Outcome};
-
-use common::scratch;
-
-/// The `fake_ocean` example beside the test binary; `cargo test` builds it, so its absence
-/// fails the test with the command that builds it.
-fn fake_ocean() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let p = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test binary under target/<profile>/deps")
-        .join("examples")
-        .join("fake_ocean");
-    if !p.exists() {
-        skip::missing_from_setup(
-            &format!("the fake_ocean example ({})", p.display()),
-            "`cargo test -p ml-server` builds it; with `--test serve_mpmd` alone, run \
-             `cargo build -p ml-server --example fake_ocean` first",
-        );
-    }
-    p
-}
-
-/// The set-up's `mpiexec` (cargo passes it in), else the one on PATH.
-fn mpiexec() -> String {
-    std::env::var("EDDYLINK_MPIEXEC").unwrap_or_else(|_| "mpiexec".into())
-}
+use eddylink_tests::{mpiexec, run_with_limit, scratch_dir, workspace_bin, Outcome};
 
 fn experiment(kind: &str, halo: usize, ml_ranks_rows: usize) -> String {
     let exchange = |from: &str, to: &str, grid: &str, period: &str, halo: Option<usize>| {
@@ -58,13 +27,12 @@ fn experiment(kind: &str, halo: usize, ml_ranks_rows: usize) -> String {
 
 /// Runs fake_ocean ×1 : ml-server ×`ml_ranks`, killed after 120 s so a hang fails the test.
 fn job(name: &str, text: &str, ml_ranks: usize) -> Outcome {
-    let (ocean, mpiexec) = (fake_ocean(), mpiexec());
-    let dir = scratch(name);
+    let ocean = env!("CARGO_BIN_EXE_fake_ocean");
+    let dir = scratch_dir(&format!("serve-mpmd-{name}"));
     let cfg = dir.join("exp.toml");
     std::fs::write(&cfg, text).unwrap();
     let cfg = cfg.to_str().unwrap();
-    let mut cmd = Command::new(mpiexec);
-    cmd.args(eddylink_tests::mpiexec_flags());
+    let mut cmd = mpiexec();
     cmd.env("RUST_LOG", "warn")
         .args(["-n", "1"])
         .arg(ocean)
@@ -73,7 +41,7 @@ fn job(name: &str, text: &str, ml_ranks: usize) -> Outcome {
             ":",
             "-n",
             &ml_ranks.to_string(),
-            env!("CARGO_BIN_EXE_ml-server"),
+            workspace_bin("ml-server").to_str().unwrap(),
             "--config",
             cfg,
         ]);

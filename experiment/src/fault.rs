@@ -149,16 +149,16 @@ impl Faults {
             match f.action {
                 Action::Panic => panic!("{what}"),
                 Action::Exit => {
-                    crate::say!("{what}: exiting with code 3");
+                    coupler::say!("{what}: exiting with code 3");
                     std::process::exit(3)
                 }
                 Action::Kill => {
-                    crate::say!("{what}: SIGKILL");
+                    coupler::say!("{what}: SIGKILL");
                     // SAFETY: sends a signal to this very process.
                     unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
                 }
                 Action::Hang => {
-                    crate::say!("{what}: going silent");
+                    coupler::say!("{what}: going silent");
                     loop {
                         std::thread::sleep(std::time::Duration::from_secs(3600));
                     }

@@ -1,4 +1,5 @@
-//! A stand-in ocean for trying `ml-server` in a coupled run without the ocean model.
+//! Test program: a stand-in ocean for trying `ml-server` in a coupled run without the
+//! ocean model (the `serve_mpmd` tests run it).
 //!
 //! One rank owns the whole grid. It sends known u, v fields (and static land
 //! masks when the experiment exchanges them) at every coupling period, receives
@@ -6,13 +7,14 @@
 //! checks them: S = output_scale · mask · (a · input_scale · u + b).
 //!
 //! ```text
-//! mpiexec -n 1 target/debug/examples/fake_ocean exp.toml : -n 2 target/debug/ml-server --config exp.toml
+//! mpiexec -n 1 target/debug/fake_ocean exp.toml : -n 2 target/debug/ml-server --config exp.toml
 //! ```
 
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use coupler::{Coupler, ExperimentFile, Region};
+use coupler::{Coupler, Region};
+use experiment::ExperimentFile;
 use ml_server::config::{AnalyticKind, MlConfig, ModelKind};
 
 fn velocity(c: usize, l: usize, j: usize, i: usize, step: usize) -> f32 {
