@@ -69,9 +69,7 @@ impl OceanConfig {
     pub fn resolve(&self, duration_s: f64, run_dir: PathBuf) -> Result<Setup> {
         let mut bad = Vec::new();
         let params = physics::params(&self.grid, &self.physics, &self.time, &mut bad);
-        let plan = self
-            .output
-            .plan(params.dt, duration_s, run_dir, &mut bad);
+        let plan = self.output.plan(params.dt, duration_s, run_dir, &mut bad);
         let layout = self.parallel.layout(&mut bad);
         let forcing = self.forcing.check(&mut bad);
         // First: the grid that does not fit is the problem to fix before any other.

@@ -28,7 +28,7 @@ pub enum OceanError {
     Unstable {
         step: u64,
         time_s: f64,
-        field: &'static str,
+        field: crate::simulation::Culprit,
         value: f64,
         i: usize,
         j: usize,

@@ -198,7 +198,8 @@ impl Simulation {
             None => &mut NoForcing,
         };
         let (state, rhs, halo) = (&mut self.state, &mut self.rhs, &mut self.halo);
-        self.rk4.step(at, self.params.dt, state, rhs, halo, forcing)?;
+        self.rk4
+            .step(at, self.params.dt, state, rhs, halo, forcing)?;
         self.step += 1;
         Ok(())
     }

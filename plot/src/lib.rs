@@ -298,31 +298,23 @@ pub fn write_plots(run: &RunOutput, out: &Path) -> Result<Vec<PathBuf>> {
         values: run.vorticity.values.iter().map(|z| z / run.f0).collect(),
         ..run.vorticity.clone()
     };
-    let path = out.join("vorticity.png");
-    draw::maps(
-        &path,
-        MAP_SIZE,
-        text,
-        extent,
-        &[(
+    let maps = [
+        (
+            "vorticity.png",
             &zeta_over_f0,
-            &format!("relative vorticity ζ / f0, day {}", days(day)),
-        )],
-    )?;
-    written.push(path);
-
-    let path = out.join("ssh.png");
-    draw::maps(
-        &path,
-        MAP_SIZE,
-        text,
-        extent,
-        &[(
+            format!("relative vorticity ζ / f0, day {}", days(day)),
+        ),
+        (
+            "ssh.png",
             &run.eta,
-            &format!("sea surface height η (m), day {}", days(day)),
-        )],
-    )?;
-    written.push(path);
+            format!("sea surface height η (m), day {}", days(day)),
+        ),
+    ];
+    for (name, field, title) in maps {
+        let path = out.join(name);
+        draw::maps(&path, MAP_SIZE, text, extent, &[(field, &title)])?;
+        written.push(path);
+    }
 
     let path = out.join("kinetic_energy.png");
     let series: Vec<(f64, f64)> = run

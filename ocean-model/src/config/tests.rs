@@ -126,8 +126,7 @@ fn coupled_fields_match_the_ocean() {
 fn typos_get_a_suggestion_and_bad_values_their_range() {
     let err = parse("[ocean.grid]\nnxx = 64\n").unwrap_err().to_string();
     assert!(err.contains("ocean.grid") && err.contains("nx"), "{err}");
-    let cfg =
-        parse("[ocean.grid]\nnx = 4\n[ocean.output]\nsnapshot_interval = \"7s\"\n").unwrap();
+    let cfg = parse("[ocean.grid]\nnx = 4\n[ocean.output]\nsnapshot_interval = \"7s\"\n").unwrap();
     let err = cfg.resolve(86_400.0, "out".into()).unwrap_err().to_string();
     assert!(err.contains("nx = 4: allowed range"), "{err}");
     assert!(

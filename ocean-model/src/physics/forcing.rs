@@ -45,8 +45,7 @@ pub trait ForcingSource {
 
     /// Bring `forcing` up to date for the step starting at `at`, whose state is `y_n`
     /// (halos fresh); leave it as it is to keep the last values.
-    fn refresh(&mut self, at: StepStart, y_n: &State, forcing: &mut ExternalForcing)
-        -> Result<()>;
+    fn refresh(&mut self, at: StepStart, y_n: &State, forcing: &mut ExternalForcing) -> Result<()>;
 }
 
 /// No external forcing: the term stays at its last values (zero unless a restart loaded

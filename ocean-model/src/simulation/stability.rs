@@ -19,17 +19,19 @@ pub enum Culprit {
     Cfl,
 }
 
-impl Culprit {
-    /// The name the error message gives it.
-    pub fn name(self) -> &'static str {
-        match self {
+/// The name the error message gives it.
+impl std::fmt::Display for Culprit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
             Culprit::U => "u",
             Culprit::V => "v",
             Culprit::Eta => "eta",
             Culprit::Cfl => "CFL",
-        }
+        })
     }
+}
 
+impl Culprit {
     fn of_field(name: &str) -> Self {
         match name {
             "u" => Culprit::U,
@@ -143,7 +145,7 @@ impl Simulation {
         Err(OceanError::Unstable {
             step: self.step,
             time_s: self.time(),
-            field: worst.culprit.name(),
+            field: worst.culprit,
             value: worst.value,
             i: worst.i,
             j: worst.j,
@@ -161,7 +163,11 @@ mod tests {
     fn cell(culprit: Culprit, cfl: f64, rank: usize) -> WorstCell {
         WorstCell {
             culprit,
-            value: if culprit == Culprit::Cfl { cfl } else { f64::NAN },
+            value: if culprit == Culprit::Cfl {
+                cfl
+            } else {
+                f64::NAN
+            },
             cfl,
             i: 3 + rank,
             j: 7,
