@@ -11,9 +11,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
+use eddylink_plot::{RunOutput, FORCING_SIZE, MAP_SIZE, SERIES_SIZE};
+use eddylink_tests::OCEAN_ML_HOURLY as COUPLING;
 use ocean_model::output::{self, RecordWriter};
 use ocean_model::params::Params;
-use eddylink_plot::{RunOutput, FORCING_SIZE, MAP_SIZE, SERIES_SIZE};
 
 const LIMIT: Duration = Duration::from_secs(90);
 

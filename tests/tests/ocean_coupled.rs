@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use eddylink_tests::{mpiexec, run_with_limit, scratch_dir, workspace_bin, Outcome};
+use eddylink_tests::{
+    mpiexec, run_with_limit, scratch_dir, workspace_bin, Outcome, OCEAN_ML_HOURLY,
+};
 
 const OCEAN: &str = r#"
 [ocean.grid]
@@ -17,32 +19,6 @@ dt = 600
 [ocean.output]
 snapshot_interval = 0
 diagnostics_interval = 0
-"#;
-
-/// Hourly u, v out and sx, sy back between "ocean" and "ml".
-const COUPLING: &str = r#"
-[coupling]
-timeout = "30s"
-[[coupling.exchange]]
-from = "ocean.u"
-to = "ml.u"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ocean.v"
-to = "ml.v"
-grid = "V"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sx"
-to = "ocean.sx"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sy"
-to = "ocean.sy"
-grid = "V"
-period = "1h"
 "#;
 
 /// The stand-in ML component.
@@ -61,28 +37,14 @@ fn coupled_with_zero_forcing_equals_standalone() {
     );
     std::fs::write(&standalone, &run).expect("write config");
     let solo_out = dir.join("solo");
-    let mut cmd = mpiexec();
-    cmd.args(["-n", "2"])
-        .arg(&ocean)
-        .arg("--config")
-        .arg(&standalone)
-        .arg("--output-dir")
-        .arg(&solo_out);
+    let cmd = ocean_job(&ocean, &standalone, &solo_out);
     assert_success(&run_within(cmd, 60), "standalone run");
 
     let coupled = dir.join("coupled.toml");
-    std::fs::write(&coupled, run + COUPLING).expect("write config");
+    std::fs::write(&coupled, run + OCEAN_ML_HOURLY).expect("write config");
     let cpl_out = dir.join("cpl");
-    let mut cmd = mpiexec();
-    cmd.args(["-n", "2"])
-        .arg(&ocean)
-        .arg("--config")
-        .arg(&coupled)
-        .arg("--output-dir")
-        .arg(&cpl_out)
-        .args([":", "-n", "1"])
-        .arg(partner())
-        .arg(&coupled);
+    let mut cmd = ocean_job(&ocean, &coupled, &cpl_out);
+    cmd.args([":", "-n", "1"]).arg(partner()).arg(&coupled);
     assert_success(&run_within(cmd, 90), "coupled run");
 
     let steps = std::fs::read_dir(&solo_out)
@@ -98,16 +60,37 @@ fn coupled_with_zero_forcing_equals_standalone() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `mpiexec -n 2 ocean-model --config config --output-dir out`.
+fn ocean_job(ocean: &Path, config: &Path, out: &Path) -> std::process::Command {
+    let mut cmd = mpiexec();
+    cmd.args(["-n", "2"])
+        .arg(ocean)
+        .arg("--config")
+        .arg(config)
+        .arg("--output-dir")
+        .arg(out);
+    cmd
+}
+
 /// Runs `cmd`; a run past `seconds` is a failed test (hang?).
 fn run_within(cmd: std::process::Command, seconds: u64) -> Outcome {
     let limit = Duration::from_secs(seconds);
     let out = run_with_limit(cmd, Path::new("."), limit);
-    assert!(!out.timed_out(), "ran longer than {limit:?} (hang?):\n{}", out.output());
+    assert!(
+        !out.timed_out(),
+        "ran longer than {limit:?} (hang?):\n{}",
+        out.output()
+    );
     out
 }
 
 fn assert_success(out: &Outcome, what: &str) {
-    assert!(out.succeeded(), "{what} failed (exit {:?}):\n{}", out.code, out.stderr);
+    assert!(
+        out.succeeded(),
+        "{what} failed (exit {:?}):\n{}",
+        out.code,
+        out.stderr
+    );
 }
 
 fn bytes(path: &Path) -> Vec<u8> {

@@ -74,7 +74,10 @@ fn shortest_period(coupling: &CouplingConfig) -> anyhow::Result<f64> {
     if !shortest.is_finite() {
         bail!("no periodic exchange in [coupling]");
     }
-    if let Some(p) = periods.clone().find(|&p| !coupler::config::is_multiple(p, shortest)) {
+    if let Some(p) = periods
+        .clone()
+        .find(|&p| !coupler::config::is_multiple(p, shortest))
+    {
         bail!("period {p} s is not a multiple of the shortest, {shortest} s");
     }
     Ok(shortest)
