@@ -1,5 +1,5 @@
 //! The figures of the closure's evaluation (docs/science.md), drawn with plotters; text
-//! needs a TrueType font found at run time (see `ocean_model::plot::font`), without one the
+//! needs a TrueType font found at run time (see `eddylink_plot::font`), without one the
 //! figures are drawn unlabelled.
 //!
 //! * `closure_ke.png`: basin-mean kinetic energy of the truth and each run against time;
@@ -26,7 +26,7 @@ const COLOURS: [RGBColor; 8] = [
 ];
 
 fn text() -> bool {
-    ocean_model::plot::font::text_available()
+    eddylink_plot::font::text_available()
 }
 
 fn colour(k: usize) -> RGBColor {

@@ -10,6 +10,7 @@ use crate::domain::Domain;
 use crate::error::Result;
 use crate::grid::Decomposition;
 use crate::params::Params;
+use crate::physics::forcing::{NoForcing, StepStart};
 use crate::physics::Rhs;
 use crate::state::State;
 use crate::timestepper::{fill_state_halos, Rk4};
@@ -43,13 +44,21 @@ pub fn run_one(comm: &SimpleCommunicator, n: usize, steps: u64) -> Result<BenchR
     );
     let mut halo = domain.halo(p.walls);
     fill_state_halos(&mut halo, &mut state);
-    for _ in 0..steps / 10 + 1 {
-        rk4.step(&mut state, &mut rhs, &mut halo, p.dt, &mut |_| Ok(()))?;
+    let mut step = |k: u64| {
+        let at = StepStart {
+            step: k,
+            time_s: k as f64 * p.dt,
+        };
+        rk4.step(at, p.dt, &mut state, &mut rhs, &mut halo, &mut NoForcing)
+    };
+    let warm_up = steps / 10 + 1;
+    for k in 0..warm_up {
+        step(k)?;
     }
     comm.barrier();
     let start = Instant::now();
-    for _ in 0..steps {
-        rk4.step(&mut state, &mut rhs, &mut halo, p.dt, &mut |_| Ok(()))?;
+    for k in warm_up..warm_up + steps {
+        step(k)?;
     }
     comm.barrier();
     let wall = domain.max(start.elapsed().as_secs_f64());

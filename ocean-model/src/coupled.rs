@@ -3,8 +3,9 @@
 //!
 //! The coupler declares the fields that the `[coupling]` table names for "ocean". Sent
 //! fields are put at the start of every step; the forcing is fetched inside the
-//! first RK4 stage, once all other terms are computed (see
-//! [`crate::timestepper::Rk4::step`]), and kept between coupling times.
+//! first RK4 stage, once all other terms are computed: [`OceanCoupling`] is the step's
+//! [`ForcingSource`] (see [`crate::timestepper::Rk4::step`]), and the forcing is kept
+//! between coupling times.
 
 use std::path::Path;
 
@@ -12,10 +13,10 @@ use coupler::config::Period;
 use coupler::{Coupler, Region, TimingReport};
 use mpi::traits::*;
 
-use crate::config::{BadForcing, ForcingCheck};
+use crate::config::{ocean_ends, BadForcing, ForcingCheck};
 use crate::error::{OceanError, Result};
 use crate::grid::RankBox;
-use crate::physics::forcing::ExternalForcing;
+use crate::physics::forcing::{ExternalForcing, ForcingSource, StepStart};
 use crate::physics::Rhs;
 use crate::state::State;
 
@@ -64,10 +65,7 @@ impl OceanCoupling {
         };
         cpl.define_fields(region)?;
         let named = |f: &str, send: bool| {
-            cpl.config().exchanges.iter().any(|e| {
-                let end = if send { &e.src } else { &e.dst };
-                end.component == COMPONENT && end.field == f
-            })
+            ocean_ends(cpl.config()).any(|(_, end, sends)| sends == send && end.field == f)
         };
         let sends: Vec<&'static str> = SENDS.into_iter().filter(|f| named(f, true)).collect();
         let receives: Vec<&'static str> =
@@ -214,11 +212,6 @@ impl OceanCoupling {
         }
     }
 
-    /// Lets MPI move the sends in flight (call it now and then while computing).
-    pub fn progress(&mut self) {
-        self.cpl.progress();
-    }
-
     /// The model time the coupled run starts at.
     pub fn start_time(&self) -> f64 {
         self.cpl.start_time()
@@ -247,6 +240,18 @@ impl OceanCoupling {
     /// End the coupling; rank 0 writes the timing table into `dir`.
     pub fn finalize(&mut self, dir: &Path) -> Result<TimingReport> {
         Ok(self.cpl.finalize(Some(dir))?)
+    }
+}
+
+/// The coupled forcing: received at coupling times, kept in between.
+impl ForcingSource for OceanCoupling {
+    /// Lets MPI move the sends in flight.
+    fn progress(&mut self) {
+        self.cpl.progress();
+    }
+
+    fn refresh(&mut self, at: StepStart, _: &State, forcing: &mut ExternalForcing) -> Result<()> {
+        self.get_forcing(at.time_s, at.step, forcing)
     }
 }
 

@@ -23,24 +23,22 @@ pub enum OceanError {
     /// The model state became non-finite or exceeded the CFL limit.
     #[error(
         "model blew up at step {step} (t = {time_s} s): {field} = {value} at global cell \
-         (i = {i}, j = {j}); max CFL {cfl:.3}. Last good state written to {last_good}"
+         (i = {i}, j = {j}) of ocean rank {rank}; max CFL {cfl:.3}. Last good state written to {last_good}"
     )]
     Unstable {
         step: u64,
         time_s: f64,
-        field: &'static str,
+        field: crate::simulation::Culprit,
         value: f64,
         i: usize,
         j: usize,
+        rank: usize,
         cfl: f64,
         last_good: PathBuf,
     },
     /// The forcing received from the ML side is not usable (policy abort).
     #[error("bad ML forcing: {0}")]
     BadForcing(String),
-    /// A figure could not be drawn or written.
-    #[error("plot {path}: {message}")]
-    Plot { path: PathBuf, message: String },
     /// Error reported by the coupling library, kept whole (whether it is collective, which
     /// peer failed): see [`coupler::CouplerError`].
     #[error("coupler: {0}")]

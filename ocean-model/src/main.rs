@@ -392,10 +392,10 @@ fn plot(
     } else {
         run_dir
     };
-    let output = ocean_model::plot::RunOutput::read(run_dir)
+    let output = eddylink_plot::RunOutput::read(run_dir)
         .map_err(|e| anyhow::Error::new(ConfigProblem(e.to_string())))?;
     let out = out.unwrap_or_else(|| run_dir.join("plots"));
-    for path in ocean_model::plot::write_plots(&output, &out)? {
+    for path in eddylink_plot::write_plots(&output, &out)? {
         tracing::info!("wrote {}", path.display());
     }
     Ok(())

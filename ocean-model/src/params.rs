@@ -3,13 +3,16 @@
 //! Derived quantities (grid spacing, default time step, default viscosity) are
 //! computed here too, so the physics modules only read numbers.
 
+use serde::Deserialize;
+
 use crate::error::{OceanError, Result};
 
 /// Earth's rotation rate (s⁻¹).
 pub const EARTH_OMEGA: f64 = 7.292_115e-5;
 
 /// Which discretisation of the potential-vorticity flux q·(hv), −q·(hu) to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PvScheme {
     /// Energy- and enstrophy-conserving scheme of Arakawa & Lamb (1981).
     ArakawaLamb,
@@ -26,8 +29,20 @@ pub enum Viscosity {
     Laplacian { nu2: f64 },
 }
 
+/// The operator of the lateral closure, as `ocean.physics.viscosity` names it; its
+/// coefficient makes it a [`Viscosity`] ([`Params::viscosity_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViscosityOperator {
+    /// −ν₄ ∇⁴u.
+    Biharmonic,
+    /// ν₂ ∇²u.
+    Laplacian,
+}
+
 /// Tangential velocity condition at the closed walls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WallCondition {
     /// Zero tangential stress: relative vorticity vanishes on the wall.
     FreeSlip,
@@ -36,7 +51,8 @@ pub enum WallCondition {
 }
 
 /// Meridional profile of the zonal wind stress τx(y).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WindProfile {
     /// τx = τ0 [cos(2π(y−Ly/2)/Ly) + 2 sin(π(y−Ly/2)/Ly)]: subtropical and subpolar gyres.
     DoubleGyre,
@@ -152,6 +168,24 @@ impl Params {
     /// Laplacian viscosity scaled with the grid: ν₂ = U Δ (m² s⁻¹).
     pub fn default_nu2(&self, velocity: f64) -> f64 {
         velocity * self.dx().min(self.dy())
+    }
+
+    /// The viscosity of `operator` with `coefficient` (ν₄ in m⁴ s⁻¹ or ν₂ in m² s⁻¹), or
+    /// the grid-scaled one of velocity scale `velocity` (m s⁻¹) when it is `None`.
+    pub fn viscosity_of(
+        &self,
+        operator: ViscosityOperator,
+        coefficient: Option<f64>,
+        velocity: f64,
+    ) -> Viscosity {
+        match operator {
+            ViscosityOperator::Biharmonic => Viscosity::Biharmonic {
+                nu4: coefficient.unwrap_or_else(|| self.default_nu4(velocity)),
+            },
+            ViscosityOperator::Laplacian => Viscosity::Laplacian {
+                nu2: coefficient.unwrap_or_else(|| self.default_nu2(velocity)),
+            },
+        }
     }
 
     /// Time step from the gravity-wave CFL condition c dt (1/dx + 1/dy) ≤ safety (s). A limit

@@ -1,9 +1,11 @@
 //! The run: grid → model → output writers → time loop, over the ocean communicator.
 //!
-//! Output scheduling is in [`outputs`]; the checkpoints written when a run stops early
-//! (a failed exchange, a blow-up, a stop signal) are in [`stopping`].
+//! Output scheduling is in [`outputs`]; the stability check (and the last good state it
+//! saves) in [`stability`]; the checkpoints written when a run stops early (a failed
+//! exchange, a stop signal) in [`stopping`].
 
 mod outputs;
+mod stability;
 mod stopping;
 
 use mpi::topology::SimpleCommunicator;
@@ -19,12 +21,14 @@ use crate::error::{OceanError, Result};
 use crate::grid::Decomposition;
 use crate::halo::Halo;
 use crate::params::Params;
+use crate::physics::forcing::{ForcingSource, NoForcing, StepStart};
 use crate::physics::Rhs;
 use crate::progress::{Progress, Speed};
 use crate::state::State;
 use crate::timestepper::{fill_state_halos, Rk4};
 
 pub use outputs::Schedule;
+pub use stability::{Culprit, WorstCell};
 pub use stopping::Stopped;
 
 /// A decomposed model, ready to step.
@@ -182,30 +186,20 @@ impl Simulation {
     /// One time step: put the surface fields, step (receiving the forcing inside the first
     /// RK4 stage), count it.
     fn coupled_step(&mut self, mut coupling: Option<&mut OceanCoupling>) -> Result<()> {
-        let (t, step) = (self.time(), self.step);
-        if let Some(c) = coupling.as_deref_mut() {
-            c.put_surface(t, &self.state)?;
-        }
-        let Some(c) = coupling else {
-            self.rk4.step(
-                &mut self.state,
-                &mut self.rhs,
-                &mut self.halo,
-                self.params.dt,
-                &mut |_| Ok(()),
-            )?;
-            self.step += 1;
-            return Ok(());
+        let at = StepStart {
+            step: self.step,
+            time_s: self.time(),
         };
-        let c = std::cell::RefCell::new(c);
-        self.rk4.step_with_progress(
-            &mut self.state,
-            &mut self.rhs,
-            &mut self.halo,
-            self.params.dt,
-            &mut |f| c.borrow_mut().get_forcing(t, step, f),
-            &mut || c.borrow_mut().progress(),
-        )?;
+        if let Some(c) = coupling.as_deref_mut() {
+            c.put_surface(at.time_s, &self.state)?;
+        }
+        let forcing: &mut dyn ForcingSource = match coupling {
+            Some(c) => c,
+            None => &mut NoForcing,
+        };
+        let (state, rhs, halo) = (&mut self.state, &mut self.rhs, &mut self.halo);
+        self.rk4
+            .step(at, self.params.dt, state, rhs, halo, forcing)?;
         self.step += 1;
         Ok(())
     }

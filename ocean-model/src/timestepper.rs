@@ -6,7 +6,7 @@
 use crate::error::Result;
 use crate::field::Stagger;
 use crate::halo::Halo;
-use crate::physics::forcing::ExternalForcing;
+use crate::physics::forcing::{ForcingSource, StepStart};
 use crate::physics::{simd, Rhs, Rows, STRIP};
 use crate::state::State;
 
@@ -37,35 +37,22 @@ impl Rk4 {
         }
     }
 
-    /// Advance `state` by `dt` seconds. `state` must have fresh halos (every step
-    /// leaves them so). `refresh_forcing` runs once per step, in the first stage,
-    /// after every other term has been computed and just before the forcing is
-    /// added: the coupler's `get` belongs there.
+    /// Advance `state`, the state at `at`, by `dt` seconds. `state` must have fresh halos
+    /// (every step leaves them so). The external forcing comes from `forcing` (see
+    /// [`ForcingSource`] for when it is called): in the first stage, after every other
+    /// term has been computed and just before the forcing is added. If it fails, the
+    /// error comes back with `state` still at y_n.
     ///
-    /// The first stage updates after its sweep, once the forcing has arrived; the
-    /// later ones update each strip of rows inside the sweep, while it is in cache.
+    /// The first stage updates after its sweep, once the forcing is there; the later ones
+    /// update each strip of rows inside the sweep, while it is in cache.
     pub fn step(
         &mut self,
+        at: StepStart,
+        dt: f64,
         state: &mut State,
         rhs: &mut Rhs,
         halo: &mut Halo,
-        dt: f64,
-        refresh_forcing: &mut dyn FnMut(&mut ExternalForcing) -> Result<()>,
-    ) -> Result<()> {
-        self.step_with_progress(state, rhs, halo, dt, refresh_forcing, &mut || {})
-    }
-
-    /// [`Rk4::step`], calling `progress` after each strip of the first stage's sweep, before
-    /// the forcing is needed: the coupler's sends move on meanwhile (MPI moves a large
-    /// message only while its sender is inside MPI).
-    pub fn step_with_progress(
-        &mut self,
-        state: &mut State,
-        rhs: &mut Rhs,
-        halo: &mut Halo,
-        dt: f64,
-        refresh_forcing: &mut dyn FnMut(&mut ExternalForcing) -> Result<()>,
-        progress: &mut dyn FnMut(),
+        forcing: &mut dyn ForcingSource,
     ) -> Result<()> {
         // y_n moves to `start` (no copy); `state` becomes the accumulator.
         std::mem::swap(state, &mut self.start);
@@ -78,8 +65,8 @@ impl Rk4 {
             };
             let (start, next_stage) = (&self.start, &mut self.next_stage);
             if s == 0 {
-                rhs.sweep(start, &mut self.tend, |_, _, _| progress());
-                if let Err(e) = refresh_forcing(&mut rhs.forcing) {
+                rhs.sweep(start, &mut self.tend, |_, _, _| forcing.progress());
+                if let Err(e) = forcing.refresh(at, start, &mut rhs.forcing) {
                     // Nothing is written yet: hand y_n back, so that the caller can still
                     // save the last completed step.
                     std::mem::swap(state, &mut self.start);
@@ -114,7 +101,9 @@ pub fn fill_state_halos(halo: &mut Halo, s: &mut State) {
     ]);
 }
 
-/// One RK4 stage's update: with k = (tend + a S) · mask (u, v) or k = tend (eta),
+/// One RK4 stage's update: with k = (tend + a S) · mask (u, v;
+/// [`crate::physics::forcing::ExternalForcing::forced`])
+/// or k = tend (eta),
 /// acc = start + w k in the first stage, acc += w k after, and
 /// stage = start + c k when there is a next stage (c = `next`).
 #[derive(Clone, Copy)]
@@ -136,18 +125,17 @@ impl Stage {
         tend: &State,
         rows: Rows,
     ) {
-        let (f, fa, ni) = (&rhs.forcing, rhs.forcing.factor, acc.ni());
+        let (f, ni) = (&rhs.forcing, acc.ni());
         let mask_u = &rhs.mask_u_of_column[..ni];
         for j in rows {
-            let row = j as usize * ni..(j as usize + 1) * ni;
-            let (sx, sy) = (&f.sx[row.clone()], &f.sy[row]);
+            let (sx, sy) = f.row(j as usize, ni);
             let mask_v = rhs.mask_v_of_row[j as usize];
             let (k, s0) = (tend.u.span(0, j, ni), start.u.span(0, j, ni));
             let (a, st) = (acc.u.span_mut(0, j, ni), stage.u.span_mut(0, j, ni));
-            self.row(a, st, s0, ni, |i| (k[i] + fa * sx[i]) * mask_u[i]);
+            self.row(a, st, s0, ni, |i| f.forced(k[i], sx[i], mask_u[i]));
             let (k, s0) = (tend.v.span(0, j, ni), start.v.span(0, j, ni));
             let (a, st) = (acc.v.span_mut(0, j, ni), stage.v.span_mut(0, j, ni));
-            self.row(a, st, s0, ni, |i| (k[i] + fa * sy[i]) * mask_v);
+            self.row(a, st, s0, ni, |i| f.forced(k[i], sy[i], mask_v));
             let (k, s0) = (tend.eta.span(0, j, ni), start.eta.span(0, j, ni));
             let (a, st) = (acc.eta.span_mut(0, j, ni), stage.eta.span_mut(0, j, ni));
             self.row(a, st, s0, ni, |i| k[i]);

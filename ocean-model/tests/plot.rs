@@ -11,9 +11,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
+use eddylink_plot::{RunOutput, FORCING_SIZE, MAP_SIZE, SERIES_SIZE};
+use eddylink_tests::OCEAN_ML_HOURLY as COUPLING;
 use ocean_model::output::{self, RecordWriter};
 use ocean_model::params::Params;
-use ocean_model::plot::{RunOutput, FORCING_SIZE, MAP_SIZE, SERIES_SIZE};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -355,7 +356,8 @@ fn coupled_run_snapshots_carry_the_forcing_and_get_a_forcing_figure() {
     cmd.args(["-n", "2", env!("CARGO_BIN_EXE_ocean-model")])
         .args(["--config", cfg.to_str().unwrap()])
         .args(["--output-dir", run_dir.to_str().unwrap()])
-        .args([":", "-n", "1", env!("CARGO_BIN_EXE_zero_forcing_partner")])
+        .args([":", "-n", "1"])
+        .arg(eddylink_tests::workspace_bin("zero-forcing-partner"))
         .arg(cfg.to_str().unwrap());
     let done = run_command(cmd, LIMIT);
     assert_success(&done, "coupled run");

@@ -90,6 +90,33 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
+/// `[coupling]` of the ocean's coupled tests: hourly u, v from "ocean" to "ml" and sx, sy
+/// back (the stand-in `zero-forcing-partner` answers it).
+pub const OCEAN_ML_HOURLY: &str = r#"
+[coupling]
+timeout = "30s"
+[[coupling.exchange]]
+from = "ocean.u"
+to = "ml.u"
+grid = "U"
+period = "1h"
+[[coupling.exchange]]
+from = "ocean.v"
+to = "ml.v"
+grid = "V"
+period = "1h"
+[[coupling.exchange]]
+from = "ml.sx"
+to = "ocean.sx"
+grid = "U"
+period = "1h"
+[[coupling.exchange]]
+from = "ml.sy"
+to = "ocean.sy"
+grid = "V"
+period = "1h"
+"#;
+
 /// One program of an MPMD launch: `-n ranks program args…`.
 #[derive(Debug, Clone)]
 pub struct Part {

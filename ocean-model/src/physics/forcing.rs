@@ -1,21 +1,61 @@
 //! External momentum forcing: u_t += a Sx, v_t += a Sy  [m s⁻²].
 //!
-//! Sx, Sy arrive from the coupler (e.g. a learned eddy parameterisation) on u- and
-//! v-points of the owned box, layout [level][j][i]; `a` is the configured forcing
-//! factor. The last received values are kept between coupling times. Standalone
-//! runs keep them at zero and still add the term, so standalone equals coupled
-//! with zero forcing bit for bit.
+//! Sx, Sy come from a [`ForcingSource`] (the coupler, e.g. a learned eddy
+//! parameterisation; later an in-process model; or none) on u- and v-points of the owned
+//! box, layout [level][j][i]; `a` is the configured forcing factor. The last values are
+//! kept between refreshes. Standalone runs ([`NoForcing`]) keep them at zero and still
+//! add the term, so standalone equals coupled with zero forcing bit for bit.
+//!
+//! The term is added in one place, [`ExternalForcing::forced`]: the RK4 stage update
+//! calls it inside its loop, [`crate::physics::Rhs::finish`] on a whole tendency.
 
+use crate::error::Result;
 use crate::field::Field;
+use crate::state::State;
 
-/// The last received forcing of this rank box.
+/// The last refreshed forcing of this rank box.
 pub struct ExternalForcing {
-    /// Multiplier applied to the received forcing (–).
+    /// Multiplier applied to the forcing (–).
     pub factor: f64,
-    /// Sx on u-points, owned box, [j][i] (m s⁻²).
+    /// Sx on u-points, owned box, [level][j][i] (m s⁻²).
     pub sx: Vec<f64>,
-    /// Sy on v-points, owned box, [j][i] (m s⁻²).
+    /// Sy on v-points, owned box, [level][j][i] (m s⁻²).
     pub sy: Vec<f64>,
+}
+
+/// Where a step starts: its number from t = 0 and its model time (s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStart {
+    pub step: u64,
+    pub time_s: f64,
+}
+
+/// Where the external forcing comes from: the RK4 step calls it once per step.
+///
+/// [`crate::timestepper::Rk4::step`] calls [`ForcingSource::progress`] after each strip
+/// of its first stage's sweep (every other term of y_n is being computed), then
+/// [`ForcingSource::refresh`] once, just before the forcing is added. If `refresh` fails
+/// the step has written nothing: it returns the error with the state back at y_n, so that
+/// the caller can still save the last completed step.
+pub trait ForcingSource {
+    /// Called now and then while the first stage computes; a source with work in flight
+    /// (the coupler's sends: MPI moves a large message only while its sender is inside
+    /// MPI) moves it on here.
+    fn progress(&mut self) {}
+
+    /// Bring `forcing` up to date for the step starting at `at`, whose state is `y_n`
+    /// (halos fresh); leave it as it is to keep the last values.
+    fn refresh(&mut self, at: StepStart, y_n: &State, forcing: &mut ExternalForcing) -> Result<()>;
+}
+
+/// No external forcing: the term stays at its last values (zero unless a restart loaded
+/// others).
+pub struct NoForcing;
+
+impl ForcingSource for NoForcing {
+    fn refresh(&mut self, _: StepStart, _: &State, _: &mut ExternalForcing) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl ExternalForcing {
@@ -27,14 +67,30 @@ impl ExternalForcing {
         }
     }
 
-    /// du += a Sx, dv += a Sy on the owned points (level 0).
-    pub fn add_tendency(&self, du: &mut Field, dv: &mut Field) {
+    /// (Sx, Sy) of row `j` of level 0, `ni` points each.
+    #[inline(always)]
+    pub fn row(&self, j: usize, ni: usize) -> (&[f64], &[f64]) {
+        let row = j * ni..(j + 1) * ni;
+        (&self.sx[row.clone()], &self.sy[row])
+    }
+
+    /// The tendency `k` of one u- (or v-) point with the forcing `s` of that point added,
+    /// times the point's mask `m`: (k + a S) m.
+    #[inline(always)]
+    pub fn forced(&self, k: f64, s: f64, m: f64) -> f64 {
+        (k + self.factor * s) * m
+    }
+
+    /// du = (du + a Sx) mask_u, dv = (dv + a Sy) mask_v on the owned points (level 0).
+    pub fn add_masked(&self, du: &mut Field, dv: &mut Field, mask_u: &Field, mask_v: &Field) {
         let ni = du.ni;
-        for (field, s) in [(du, &self.sx), (dv, &self.sy)] {
-            for (j, row) in s.chunks_exact(ni).take(field.nj).enumerate() {
+        for j in 0..du.nj {
+            let (sx, sy) = self.row(j, ni);
+            for (field, s, mask) in [(&mut *du, sx, mask_u), (&mut *dv, sy, mask_v)] {
+                let m = mask.span(0, j as isize, ni);
                 let out = field.span_mut(0, j as isize, ni);
                 for i in 0..ni {
-                    out[i] += self.factor * row[i];
+                    out[i] = self.forced(out[i], s[i], m[i]);
                 }
             }
         }

@@ -59,7 +59,8 @@ pub struct Rhs {
     pub pv: PvFlux,
     viscosity: ViscousStress,
     wind: WindStress,
-    /// External forcing, refreshed by the coupler (zero when standalone).
+    /// External forcing, refreshed by the step's [`forcing::ForcingSource`] (zero when
+    /// standalone).
     pub forcing: ExternalForcing,
     /// 1 on u-points that move, 0 on the east wall (–).
     pub mask_u: Field,
@@ -190,29 +191,18 @@ impl Rhs {
         bottom_drag::add_tendency(self.bottom_drag, u, v, inv_h_u, inv_h_v, du, dv, rows);
     }
 
-    /// Add the external forcing and zero the tendency on the wall points. (The RK4
-    /// step does the same inside its update loop, to save a pass over memory.)
+    /// Add the external forcing and zero the tendency on the wall points (the RK4 step
+    /// does the same, through the same [`ExternalForcing::forced`], inside its update
+    /// loop, to save a pass over memory).
     pub fn finish(&mut self, tend: &mut State) {
-        self.forcing.add_tendency(&mut tend.u, &mut tend.v);
-        mask(&mut tend.u, &self.mask_u);
-        mask(&mut tend.v, &self.mask_v);
+        self.forcing
+            .add_masked(&mut tend.u, &mut tend.v, &self.mask_u, &self.mask_v);
     }
 
     /// The full right-hand side.
     pub fn compute(&mut self, s: &State, tend: &mut State) {
         self.compute_internal(s, tend);
         self.finish(tend);
-    }
-}
-
-fn mask(f: &mut Field, m: &Field) {
-    let ni = f.ni;
-    for j in 0..f.nj as isize {
-        let mm = m.span(0, j, ni);
-        let out = f.span_mut(0, j, ni);
-        for i in 0..ni {
-            out[i] *= mm[i];
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Stopping early and saving the work: a checkpoint of the last completed step after a
-//! failed exchange, the last good state when the model blows up, and a checkpoint of an
-//! agreed step when the job is asked to stop by a signal (SIGTERM, SIGINT, SIGUSR1).
+//! failed exchange, and a checkpoint of an agreed step when the job is asked to stop by a
+//! signal (SIGTERM, SIGINT, SIGUSR1). (The last good state when the model blows up is
+//! [`super::stability`]'s.)
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,8 +12,7 @@ use mpi::traits::*;
 use super::Simulation;
 use crate::checkpoint;
 use crate::coupled::OceanCoupling;
-use crate::diagnostics;
-use crate::error::{OceanError, Result};
+use crate::error::Result;
 
 /// A run that stopped early on a signal, after saving a checkpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,67 +172,5 @@ impl Simulation {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-    }
-
-    /// Stop with the location of the problem if the state is non-finite or CFL > 1;
-    /// the last good state is written as a checkpoint first.
-    pub(super) fn check_stability(&mut self) -> Result<()> {
-        let w = diagnostics::worst_point(&self.params, &self.state);
-        let b = self.domain.rank_box;
-        let bad = if w.non_finite.is_some() { 1.0 } else { 0.0 };
-        let value = w.non_finite.map_or(w.cfl, |(_, v)| v);
-        let code = match w.non_finite.map(|(n, _)| n) {
-            Some("u") => 1.0,
-            Some("v") => 2.0,
-            Some(_) => 3.0,
-            None => 0.0,
-        };
-        let mine = [
-            bad,
-            if w.cfl.is_finite() { w.cfl } else { f64::MAX },
-            (b.i0 + w.i) as f64,
-            (b.j0 + w.j) as f64,
-            value,
-            code,
-        ];
-        let mut all = vec![0.0; 6 * self.domain.decomp.size()];
-        self.domain.all_gather(mine, &mut all);
-        let worst = all
-            .chunks_exact(6)
-            .max_by(|a, b| {
-                (a[0], a[1])
-                    .partial_cmp(&(b[0], b[1]))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-            .map(|c| c.to_vec())
-            .unwrap_or_default();
-        if worst.len() == 6 && (worst[0] > 0.0 || worst[1] > 1.0) {
-            let (state, step) = self.last_good.clone();
-            let path = checkpoint::path_for(&self.plan.run_dir, step);
-            let (bad_state, bad_step) = (std::mem::replace(&mut self.state, state), self.step);
-            self.step = step;
-            self.write_checkpoint(path.clone())?;
-            self.state = bad_state;
-            self.step = bad_step;
-            let field = match worst[5] as u8 {
-                1 => "u",
-                2 => "v",
-                3 => "eta",
-                _ => "CFL",
-            };
-            return Err(OceanError::Unstable {
-                step: self.step,
-                time_s: self.time(),
-                field,
-                value: worst[4],
-                i: worst[2] as usize,
-                j: worst[3] as usize,
-                cfl: worst[1],
-                last_good: path,
-            });
-        }
-        self.last_good.0.copy_from(&self.state);
-        self.last_good.1 = self.step;
-        Ok(())
     }
 }

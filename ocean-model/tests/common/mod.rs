@@ -87,28 +87,3 @@ pub fn read_var(path: &Path, name: &str) -> Vec<f64> {
         .unwrap_or_else(|e| panic!("{}: {name}: {e:?}", path.display()))
 }
 
-/// Hourly u, v out and sx, sy back between "ocean" and "ml": the coupled tests' table.
-pub const COUPLING: &str = r#"
-[coupling]
-timeout = "30s"
-[[coupling.exchange]]
-from = "ocean.u"
-to = "ml.u"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ocean.v"
-to = "ml.v"
-grid = "V"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sx"
-to = "ocean.sx"
-grid = "U"
-period = "1h"
-[[coupling.exchange]]
-from = "ml.sy"
-to = "ocean.sy"
-grid = "V"
-period = "1h"
-"#;

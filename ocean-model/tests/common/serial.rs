@@ -4,6 +4,7 @@
 use ocean_model::grid::RankBox;
 use ocean_model::halo::Halo;
 use ocean_model::params::Params;
+use ocean_model::physics::forcing::{NoForcing, StepStart};
 use ocean_model::physics::Rhs;
 use ocean_model::state::State;
 use ocean_model::timestepper::{fill_state_halos, Rk4};
@@ -38,15 +39,15 @@ impl Model {
     /// `steps` RK4 steps of `p.dt` without external forcing; `each(n, state)` after each.
     pub fn run(&mut self, steps: usize, mut each: impl FnMut(usize, &State)) {
         fill_state_halos(&mut self.halo, &mut self.state);
+        let dt = self.p.dt;
         for n in 1..=steps {
+            let at = StepStart {
+                step: n as u64 - 1,
+                time_s: (n - 1) as f64 * dt,
+            };
+            let (state, rhs, halo) = (&mut self.state, &mut self.rhs, &mut self.halo);
             self.rk4
-                .step(
-                    &mut self.state,
-                    &mut self.rhs,
-                    &mut self.halo,
-                    self.p.dt,
-                    &mut |_| Ok(()),
-                )
+                .step(at, dt, state, rhs, halo, &mut NoForcing)
                 .expect("step");
             each(n, &self.state);
         }

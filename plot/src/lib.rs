@@ -1,4 +1,10 @@
-//! `ocean-model plot RUN_DIR`: PNG figures of a run's NetCDF output.
+//! # eddylink-plot
+//!
+//! PNG figures of an ocean run's NetCDF output, as `ocean-model plot RUN_DIR` draws them
+//! (the subcommand calls this crate). Module map: this file reads the run ([`RunOutput`])
+//! and names the figures ([`write_plots`]); [`draw`] holds the plotters drawing (colour
+//! maps with a colour bar, a time series, the diverging colour map); [`font`] finds the
+//! TrueType font of the text at run time; `error` the crate's [`PlotError`].
 //!
 //! [`RunOutput::read`] reads `snapshots.nc` and `diagnostics.nc` of a run folder and
 //! [`write_plots`] draws
@@ -18,22 +24,23 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use ocean_model::plot::{write_plots, RunOutput};
+//! use eddylink_plot::{write_plots, RunOutput};
 //! let run = RunOutput::read(Path::new("out/double_gyre_64"))?;
 //! write_plots(&run, Path::new("out/double_gyre_64/plots"))?;
-//! # Ok::<(), ocean_model::OceanError>(())
+//! # Ok::<(), eddylink_plot::PlotError>(())
 //! ```
 
-mod draw;
+pub mod draw;
+mod error;
 pub mod font;
 
 use std::path::{Path, PathBuf};
 
 use netcdf3::{FileReader, NC_FILL_F64};
 
-use crate::error::{OceanError, Result};
-use crate::output::nc_err;
-use crate::params::EARTH_OMEGA;
+pub use error::{PlotError, Result};
+
+use error::nc_err;
 
 /// Size in pixels of `vorticity.png` and `ssh.png`.
 pub const MAP_SIZE: (u32, u32) = (900, 760);
@@ -43,6 +50,9 @@ pub const SERIES_SIZE: (u32, u32) = (900, 500);
 pub const FORCING_SIZE: (u32, u32) = (1700, 700);
 
 const DAY: f64 = 86_400.0;
+
+/// Earth's rotation rate (s-1), as the ocean model has it.
+const EARTH_OMEGA: f64 = 7.292_115e-5;
 
 /// A 2-D field on one kind of C-grid point: `values[j * x.len() + i]` at (x[i], y[j]),
 /// coordinates in m, NaN where the file holds no value.
@@ -138,7 +148,7 @@ struct NcFile {
 
 impl NcFile {
     fn open(path: PathBuf) -> Result<Self> {
-        std::fs::metadata(&path).map_err(|source| OceanError::Io {
+        std::fs::metadata(&path).map_err(|source| PlotError::Io {
             path: path.clone(),
             source,
         })?;
@@ -190,7 +200,7 @@ fn nan_if_missing(x: f64) -> f64 {
 impl RunOutput {
     /// Read `run_dir/snapshots.nc` and `run_dir/diagnostics.nc`; errors name the file.
     pub fn read(run_dir: &Path) -> Result<Self> {
-        std::fs::read_dir(run_dir).map_err(|source| OceanError::Io {
+        std::fs::read_dir(run_dir).map_err(|source| PlotError::Io {
             path: run_dir.to_path_buf(),
             source,
         })?;
@@ -206,6 +216,7 @@ impl RunOutput {
             .data_set()
             .get_global_attr_f64("f0")
             .and_then(|a| a.first().copied())
+            // Files without the attribute: the ocean model's default, 2Ω sin 30°.
             .unwrap_or(2.0 * EARTH_OMEGA * 30f64.to_radians().sin());
         let vorticity = Field {
             x: x_u.clone(),
@@ -274,7 +285,7 @@ impl RunOutput {
 
 /// Write the figures of `run` into `out` (created if needed); returns their paths.
 pub fn write_plots(run: &RunOutput, out: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|source| OceanError::Io {
+    std::fs::create_dir_all(out).map_err(|source| PlotError::Io {
         path: out.to_path_buf(),
         source,
     })?;
@@ -287,31 +298,23 @@ pub fn write_plots(run: &RunOutput, out: &Path) -> Result<Vec<PathBuf>> {
         values: run.vorticity.values.iter().map(|z| z / run.f0).collect(),
         ..run.vorticity.clone()
     };
-    let path = out.join("vorticity.png");
-    draw::maps(
-        &path,
-        MAP_SIZE,
-        text,
-        extent,
-        &[(
+    let maps = [
+        (
+            "vorticity.png",
             &zeta_over_f0,
-            &format!("relative vorticity ζ / f0, day {}", days(day)),
-        )],
-    )?;
-    written.push(path);
-
-    let path = out.join("ssh.png");
-    draw::maps(
-        &path,
-        MAP_SIZE,
-        text,
-        extent,
-        &[(
+            format!("relative vorticity ζ / f0, day {}", days(day)),
+        ),
+        (
+            "ssh.png",
             &run.eta,
-            &format!("sea surface height η (m), day {}", days(day)),
-        )],
-    )?;
-    written.push(path);
+            format!("sea surface height η (m), day {}", days(day)),
+        ),
+    ];
+    for (name, field, title) in maps {
+        let path = out.join(name);
+        draw::maps(&path, MAP_SIZE, text, extent, &[(field, &title)])?;
+        written.push(path);
+    }
 
     let path = out.join("kinetic_energy.png");
     let series: Vec<(f64, f64)> = run

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{symmetric_limit, Field};
-use crate::error::{OceanError, Result};
+use crate::error::{PlotError, Result};
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -44,7 +44,7 @@ fn diverging(s: f64) -> RGBColor {
 
 /// Draw a figure of `size` pixels into the PNG file `path`.
 fn figure(path: &Path, size: (u32, u32), body: impl FnOnce(&Area) -> DrawResult) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| OceanError::Plot {
+    let err = |e: &dyn std::fmt::Display| PlotError::Draw {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
