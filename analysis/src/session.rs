@@ -8,8 +8,10 @@
 //! saves its state at the same times — the coupling times that are multiples of
 //! `[analysis] checkpoint_interval`, after the sample of that time — and when the ocean
 //! stops early on a signal (at the coupling time its checkpoint holds, before that
-//! time's sample) and at the end of the run. A run restarted at T reloads the state saved
-//! at T and skips the sample it already holds, so it ends where an uninterrupted run ends.
+//! time's sample), when the run fails at the coupling time of the ocean's checkpoint of its
+//! last completed step ([`Session::failed_at`]), and at the end of the run. A run restarted
+//! at T reloads the state saved at T and skips the sample it already holds, so it ends
+//! where an uninterrupted run ends.
 
 use std::path::{Path, PathBuf};
 
@@ -83,6 +85,26 @@ impl Session {
     /// restart at `t`.
     pub fn stopped_at(&self, cpl: &Coupler, t: f64) -> Result<(), AnalysisError> {
         self.analysis.save(&self.run_dir, t, &Mpi(cpl.local_comm()))
+    }
+
+    /// The run failed at coupling time `t` — `t` being the time of the ocean's checkpoint of
+    /// its last completed step — after the samples before `t` (and, when the ocean failed
+    /// after using the forcing of `t`, the sample of `t`): save for a restart at `t`. Only
+    /// when every ML rank gets here, so that the save's collectives cannot wait for a rank
+    /// that failed: `every_rank` (the ocean's failure notice reaches every ML rank) or a
+    /// single ML rank. Returns whether it saved.
+    pub fn failed_at(
+        &self,
+        cpl: &Coupler,
+        t: f64,
+        every_rank: bool,
+    ) -> Result<bool, AnalysisError> {
+        let ranks = Mpi(cpl.local_comm());
+        if !every_rank && crate::comm::Ranks::size(&ranks) > 1 {
+            return Ok(false);
+        }
+        self.analysis.save(&self.run_dir, t, &ranks)?;
+        Ok(true)
     }
 
     /// The end of the run: the final save, and the cost per sample in the log.

@@ -192,11 +192,65 @@ fn serve_enddefined(
         )?),
         None => None,
     };
+    let mut reached = Reached::default();
+    let served = serve_times(cpl, &mut engine, faults, insitu.as_mut(), &mut reached);
+    match (&served, &insitu) {
+        (Ok(Served { stopped: None, .. }), Some(a)) => a.finish(cpl)?,
+        (Err(e), Some(a)) => {
+            // The ocean saves its last completed step: keep the analysis of that time too.
+            if let Some((t, every_rank)) = reached.restart_point(e) {
+                if a.failed_at(cpl, t, every_rank)? {
+                    tracing::warn!("ml: analysis saved for a restart at t = {t} s");
+                }
+            }
+        }
+        _ => {}
+    }
+    served
+}
+
+/// How far serving got: the coupling time being served, and the last one whose forcing was
+/// sent (the analysis's restart point when serving fails).
+#[derive(Default)]
+struct Reached {
+    at: Option<f64>,
+    sent: Option<f64>,
+}
+
+impl Reached {
+    /// The coupling time of the ocean's checkpoint after `error`, and whether every ML rank
+    /// ends with the same error; `None` when the analysis itself failed (its state may be
+    /// half updated) or nothing was served. The ocean's failure notice (`PeerFailed`) reaches
+    /// every ML rank while they wait for the next coupling time, after the ocean has used the
+    /// forcing last sent; an error of this rank's own comes at the time being served, whose
+    /// forcing the ocean is waiting for.
+    fn restart_point(&self, error: &anyhow::Error) -> Option<(f64, bool)> {
+        if error.downcast_ref::<analysis::AnalysisError>().is_some() {
+            return None;
+        }
+        match error.downcast_ref::<CouplerError>() {
+            Some(CouplerError::PeerFailed { .. }) => self.sent.map(|t| (t, true)),
+            _ => self.at.map(|t| (t, false)),
+        }
+    }
+}
+
+/// Serves the coupling times: get u, v, run the engine, put sx, sy, then the analysis.
+fn serve_times(
+    cpl: &mut Coupler,
+    engine: &mut Engine,
+    faults: &Faults,
+    mut insitu: Option<&mut Session>,
+    reached: &mut Reached,
+) -> anyhow::Result<Served> {
+    let rank = cpl.local_comm().rank();
+    let shape = engine.shape();
     let plane = shape.height() * shape.width();
     let out_plane = shape.ny * shape.nx;
     let mut calls = 0usize;
     let mut told = false;
     for t in cpl.coupling_times("u")? {
+        reached.at = Some(t);
         if let (Some(signal), false, 0) = (signals::requested(), told, rank) {
             tracing::warn!(
                 "ml: {signal} received: serving on until the ocean has saved its checkpoint and stops"
@@ -214,7 +268,7 @@ fn serve_enddefined(
                 if let Some(a) = &insitu {
                     a.stopped_at(cpl, t)?;
                 }
-                log_budget(&engine, rank);
+                log_budget(engine, rank as usize);
                 return Ok(Served { calls, stopped });
             }
             got => got?,
@@ -237,15 +291,13 @@ fn serve_enddefined(
         };
         cpl.put_strided("sx", t, forcing, 2 * out_plane)?;
         cpl.put_strided("sy", t, &forcing[out_plane..], 2 * out_plane)?;
+        reached.sent = Some(t);
         // After the puts: the ocean has its forcing while the analysis reads the tensors.
-        if let Some(a) = &mut insitu {
+        if let Some(a) = insitu.as_deref_mut() {
             engine.with_tensors(|input, forcing| a.after_put(cpl, t, input, forcing))??;
         }
     }
-    if let Some(a) = &insitu {
-        a.finish(cpl)?;
-    }
-    log_budget(&engine, rank);
+    log_budget(engine, rank as usize);
     Ok(Served {
         calls,
         stopped: None,

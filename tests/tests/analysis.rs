@@ -3,36 +3,53 @@
 //! that samples every 2 days — the times of the ocean's own snapshots. numpy then redoes
 //! the analysis from `snapshots.nc` (tests/tests/analysis/check.py):
 //!
-//! - the streaming POD of the vorticity against numpy's batch SVD of the same 30 snapshots
-//!   (rank 40 > 30 snapshots: the incremental SVD drops nothing, so it must be exact to
-//!   rounding): leading singular values to 1e-5 relative, principal angles of the leading
-//!   8 modes under 1e-4 rad, with 1 and with 2 ML ranks (each holding a strip of rows);
+//! - the streaming POD of the vorticity against numpy's batch SVD of the same 30 snapshots,
+//!   untruncated (rank 40 > 30 snapshots: exact to rounding, leading singular values to
+//!   1e-5 relative, principal angles of the leading 8 modes under 1e-4 rad) and truncated
+//!   (rank 16 < 30, with 1 and with 2 ML ranks each holding a strip of rows: the leading
+//!   modes that the spectrum's gap above the dropped energy holds to the same tolerances);
 //! - the Welford mean and variance maps of u and v equal numpy's to 1e-6 relative;
 //! - `analysis.nc` opens in xarray, is CF-1.8 and has the spectra and maps;
-//! - a run restarted from the ocean's checkpoint at day 30 reloads the analysis state saved
-//!   at day 30 and ends with the analysis of the uninterrupted run;
+//! - a run restarted from the ocean's checkpoint at day 30, from the checkpoint SIGTERM
+//!   leaves, and from the checkpoint of a handled failure (NaN forcing, the ocean aborts)
+//!   reloads the analysis state saved at that time and ends with the analysis of the
+//!   uninterrupted run;
 //! - a bad `[analysis]` table stops the job before the coupled run starts, naming the file
 //!   and key with a suggestion;
 //! - on a GPU, the analysis of the device tensors equals the CPU's (skipped without one).
 
+mod stopping;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use eddylink_tests::{run_mpmd, scratch_dir, skip, workspace_bin, Part};
+use eddylink_tests::{mpiexec, run_mpmd, run_with_limit, scratch_dir, skip, workspace_bin, Part};
 
 const N: usize = 32;
 const DX: f64 = 1.2e5;
 const DAY: f64 = 86_400.0;
 const DAYS: f64 = 60.0;
+/// The ocean's time step, s.
+const DT: f64 = 600.0;
+
+/// Streaming POD ranks: above the 30 snapshots (nothing dropped) and below (truncated).
+const UNTRUNCATED: usize = 40;
+const TRUNCATED: usize = 16;
+/// The restart point of the uninterrupted run's checkpoints: day 30, step 4320 of 600 s.
+const CHECKPOINT: &str = "30d";
 
 /// The experiment, `analysis` the extra keys of `[analysis]` (or the whole table's text
-/// when it starts with `[`), `checkpoint` the ocean's checkpoint interval.
-fn experiment(test: &str, analysis: &str, checkpoint: &str) -> (PathBuf, String) {
+/// when it starts with `[`), `pod_rank` its POD's rank, `checkpoint` the ocean's
+/// checkpoint interval.
+fn experiment(test: &str, analysis: &str, pod_rank: usize, checkpoint: &str) -> (PathBuf, String) {
     let table = if analysis.starts_with('[') {
         analysis.to_string()
     } else {
-        format!("[analysis]\ninterval = \"2d\"\ndx = {DX}\ndy = {DX}\npod_rank = 40\n{analysis}\n")
+        format!(
+            "[analysis]\ninterval = \"2d\"\ndx = {DX}\ndy = {DX}\npod_rank = {pod_rank}\n{analysis}\n"
+        )
     };
     let mut text = format!(
         "[run]\nname = \"analysis\"\nduration = \"{DAYS}d\"\noutput_dir = \"out\"\n\n\
@@ -94,12 +111,114 @@ fn check(python: &Path, args: &[&str]) -> String {
     text
 }
 
+/// Runs check.py's `stats` on the run in `run_dir`, whose POD has rank `pod_rank`.
+fn check_against_numpy(python: &Path, run_dir: &Path, pod_rank: usize) -> String {
+    check(
+        python,
+        &[
+            "stats",
+            &run_dir.display().to_string(),
+            &DX.to_string(),
+            &DX.to_string(),
+            &pod_rank.to_string(),
+            &(DAYS * DAY).to_string(),
+        ],
+    )
+}
+
+/// Runs check.py's `same`: every variable of the analysis.nc files `a` and `b` agrees to
+/// `tol`.
+fn check_same(python: &Path, a: &Path, b: &Path, tol: &str) -> String {
+    check(
+        python,
+        &[
+            "same",
+            &a.display().to_string(),
+            &b.display().to_string(),
+            tol,
+        ],
+    )
+}
+
+/// The experiment that the restart tests stop and restart: untruncated POD, the ocean's
+/// and the analysis's checkpoints every 30 days.
+fn restartable(test: &str) -> (PathBuf, String) {
+    let keys = format!("checkpoint_interval = \"{CHECKPOINT}\"");
+    experiment(test, &keys, UNTRUNCATED, CHECKPOINT)
+}
+
+/// The uninterrupted run of [`restartable`], with 1 ML rank, made once and checked against
+/// numpy (the untruncated POD is exact to rounding): its scratch folder.
+fn reference() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let (dir, cfg) = restartable("analysis-reference");
+        let out = run(&dir, &cfg, 1, &[]);
+        assert!(
+            out.succeeded(),
+            "uninterrupted run ({}):\n{}",
+            out.ending(),
+            out.output()
+        );
+        if let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) {
+            let measured = check_against_numpy(&python, &run_dir(&dir), UNTRUNCATED);
+            eprintln!("untruncated POD, 1 ML rank: {measured}");
+        }
+        dir
+    })
+}
+
+fn run_dir(dir: &Path) -> PathBuf {
+    dir.join("out/analysis")
+}
+
+/// The name of the analysis state saved for a restart at `t` seconds.
+fn state_at(dir: &Path, t: f64) -> PathBuf {
+    run_dir(dir).join(format!("analysis_t{:011}s.nc", t as u64))
+}
+
+/// Restarts the run in `dir` from the ocean's checkpoint at `step` with `ml_ranks` ML
+/// ranks, and checks that the restart reloaded the analysis of `samples` samples and ends
+/// with the uninterrupted run's analysis (to `tol`).
+fn assert_restart_ends_as_the_reference(
+    python: &Path,
+    (dir, cfg): (&Path, &str),
+    step: u64,
+    (ml_ranks, samples): (usize, u64),
+    tol: &str,
+) -> String {
+    let ck = run_dir(dir).join(format!("checkpoint_{step:010}.nc"));
+    assert!(ck.is_file(), "no checkpoint {}", ck.display());
+    let out = run(
+        dir,
+        cfg,
+        ml_ranks,
+        &["--restart", &ck.display().to_string()],
+    );
+    assert!(
+        out.succeeded(),
+        "restarted run ({}):\n{}",
+        out.ending(),
+        out.output()
+    );
+    let t = step as f64 * DT;
+    let said = format!("analysis: continues from {samples} samples saved at t = {t} s");
+    assert!(out.output().contains(&said), "{said}:\n{}", out.output());
+    let whole = run_dir(reference()).join("analysis.nc");
+    check_same(python, &whole, &run_dir(dir).join("analysis.nc"), tol)
+}
+
+/// Samples (every 2 days from t = 0) taken before model time `t`.
+fn samples_before(t: f64) -> u64 {
+    (t / (2.0 * DAY)).ceil() as u64
+}
+
 fn streaming_pod_and_statistics_match_numpy(ml_ranks: usize) {
     let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
         return;
     };
     let test = format!("analysis-numpy-{ml_ranks}");
-    let (dir, cfg) = experiment(&test, "", "60d");
+    let (dir, cfg) = experiment(&test, "", TRUNCATED, "60d");
     let out = run(&dir, &cfg, ml_ranks, &[]);
     assert!(
         out.succeeded(),
@@ -107,21 +226,8 @@ fn streaming_pod_and_statistics_match_numpy(ml_ranks: usize) {
         out.ending(),
         out.output()
     );
-    let run_dir = dir.join("out/analysis");
-    let duration = (DAYS * DAY).to_string();
-    let dx = DX.to_string();
-    let measured = check(
-        &python,
-        &[
-            "stats",
-            &run_dir.display().to_string(),
-            &dx,
-            &dx,
-            "40",
-            &duration,
-        ],
-    );
-    eprintln!("{ml_ranks} ML rank(s): {measured}");
+    let measured = check_against_numpy(&python, &run_dir(&dir), TRUNCATED);
+    eprintln!("truncated POD, {ml_ranks} ML rank(s): {measured}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -140,49 +246,131 @@ fn a_restarted_run_continues_the_analysis_and_ends_where_an_uninterrupted_one_en
     let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
         return;
     };
-    let (dir, cfg) = experiment("analysis-restart", "checkpoint_interval = \"30d\"", "30d");
-    let out = run(&dir, &cfg, 1, &[]);
-    assert!(
-        out.succeeded(),
-        "uninterrupted run ({}):\n{}",
-        out.ending(),
-        out.output()
-    );
-    let run_dir = dir.join("out/analysis");
-    let straight = dir.join("straight.nc");
-    std::fs::copy(run_dir.join("analysis.nc"), &straight).expect("analysis.nc written");
-    assert!(
-        run_dir.join("analysis_t00002592000s.nc").is_file(),
-        "state saved at day 30"
-    );
-    // Day 30 = step 4320 of 600 s.
-    let ck = run_dir.join("checkpoint_0000004320.nc");
-    let out = run(&dir, &cfg, 1, &["--restart", &ck.display().to_string()]);
-    assert!(
-        out.succeeded(),
-        "restarted run ({}):\n{}",
-        out.ending(),
-        out.output()
-    );
-    assert!(
-        out.output()
-            .contains("analysis: continues from 16 samples saved at t = 2592000 s"),
-        "{}",
-        out.output()
-    );
-    let restarted = run_dir.join("analysis.nc").display().to_string();
-    let measured = check(
+    let (dir, cfg) = restartable("analysis-restart");
+    // The first part is the reference run: its files, as they were at its end.
+    let from = run_dir(reference());
+    let to = run_dir(&dir);
+    std::fs::create_dir_all(&to).expect("scratch is writable");
+    for entry in std::fs::read_dir(&from).expect("the reference's run folder") {
+        let path = entry.expect("a readable entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().expect("a file name"))).expect("copied");
+        }
+    }
+    let day30 = 30.0 * DAY;
+    assert!(state_at(&dir, day30).is_file(), "state saved at day 30");
+    let measured = assert_restart_ends_as_the_reference(
         &python,
-        &["same", &straight.display().to_string(), &restarted, "1e-10"],
+        (&dir, &cfg),
+        (day30 / DT) as u64,
+        (1, 16),
+        "1e-10",
     );
-    eprintln!("restart: {measured}");
+    eprintln!("restart at day 30: {measured}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// SIGTERM to mpiexec (a batch system's time limit): the ocean checkpoints a coupling time
+/// T, the ML server saves the analysis for a restart at T, and the restart from that
+/// checkpoint ends with the analysis of the uninterrupted run.
+#[test]
+fn sigterm_saves_the_analysis_with_the_checkpoint_and_the_restart_continues_it() {
+    let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
+        return;
+    };
+    reference();
+    let (dir, cfg) = restartable("analysis-sigterm");
+    let mut cmd = mpiexec();
+    cmd.args(["-n", "2"])
+        .arg(workspace_bin("ocean-model"))
+        .args(["--config", &cfg, ":", "-n", "1"])
+        .arg(workspace_bin("ml-server"))
+        .args(["--config", &cfg])
+        .env_remove("EDDYLINK_FAULT");
+    let mut job = stopping::Job::spawn(&dir, cmd);
+    // The 6th snapshot is day 10, well before the periodic checkpoint of day 30.
+    job.wait_for_records(&run_dir(&dir).join("snapshots.nc"), 6);
+    job.signal_mpiexec(libc::SIGTERM);
+    let (out, took) = job.wait(Instant::now());
+    assert!(
+        !out.succeeded(),
+        "a stopped run is no success:\n{}",
+        out.output()
+    );
+    let log = std::fs::read_to_string(run_dir(&dir).join("ocean.log")).unwrap_or_default();
+    let step: u64 = log
+        .split("SIGTERM received: saving step ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no stop line in ocean.log:\n{log}\n{}", out.output()));
+    let t = step as f64 * DT;
+    assert!(
+        t < 30.0 * DAY,
+        "stopped at t = {t} s, after the periodic checkpoint"
+    );
+    assert!(
+        state_at(&dir, t).is_file(),
+        "no analysis state for the stop at t = {t} s:\n{}",
+        out.output()
+    );
+    let measured = assert_restart_ends_as_the_reference(
+        &python,
+        (&dir, &cfg),
+        step,
+        (1, samples_before(t)),
+        "1e-10",
+    );
+    eprintln!("SIGTERM at step {step} (stopped in {took:?}), restarted: {measured}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A handled failure — NaN forcing at day 20, which the ocean's check aborts on after a
+/// checkpoint of that step — with 2 ML ranks: both save the analysis for a restart at day
+/// 20, and the restart ends with the analysis of the uninterrupted run.
+#[test]
+fn a_handled_failure_saves_the_analysis_with_the_checkpoint_and_the_restart_continues_it() {
+    let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
+        return;
+    };
+    reference();
+    let (dir, cfg) = restartable("analysis-failure");
+    let day20 = 20.0 * DAY;
+    // Coupling call n is at t = (n - 1) × 2 h.
+    let call = (day20 / (2.0 * 3600.0)) as u64 + 1;
+    let mut cmd = mpiexec();
+    cmd.args(["-n", "2"])
+        .arg(workspace_bin("ocean-model"))
+        .args(["--config", &cfg, ":", "-n", "2"])
+        .arg(workspace_bin("ml-server"))
+        .args(["--config", &cfg])
+        .env("EDDYLINK_FAULT", format!("ml:nan@{call}"));
+    let out = run_with_limit(cmd, &dir, Duration::from_secs(300));
+    assert!(!out.succeeded() && !out.timed_out(), "{}", out.output());
+    let text = out.output();
+    assert!(text.contains("bad ML forcing"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "ml: analysis saved for a restart at t = {day20} s"
+        )),
+        "{text}"
+    );
+    assert!(state_at(&dir, day20).is_file(), "{text}");
+    // The state holds the sample of day 20: the ocean failed after that time's forcing.
+    let measured = assert_restart_ends_as_the_reference(
+        &python,
+        (&dir, &cfg),
+        (day20 / DT) as u64,
+        (2, samples_before(day20) + 1),
+        "1e-9",
+    );
+    eprintln!("NaN forcing at day 20, restarted with 2 ML ranks: {measured}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn a_bad_analysis_table_stops_the_job_before_the_coupled_run_starts() {
     let bad = format!("[analysis]\nintervall = \"2d\"\ndx = {DX}\ndy = {DX}\n");
-    let (dir, cfg) = experiment("analysis-bad", &bad, "60d");
+    let (dir, cfg) = experiment("analysis-bad", &bad, UNTRUNCATED, "60d");
     let out = run(&dir, &cfg, 1, &[]);
     assert!(!out.succeeded(), "a bad [analysis] table must stop the job");
     assert!(
