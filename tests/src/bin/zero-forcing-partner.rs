@@ -11,7 +11,8 @@
 
 use anyhow::{bail, Context};
 use coupler::config::Period;
-use coupler::{Coupler, CouplingConfig, ExperimentFile, Region};
+use coupler::{Coupler, CouplingConfig, Region};
+use experiment::ExperimentFile;
 
 fn main() -> anyhow::Result<()> {
     let Some(path) = std::env::args().nth(1) else {
