@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_net_source_beyond_the_cap_is_removed_and_the_rest_of_the_forcing_kept() {
-        let _ = tch::manual_seed(3);
+        tch::manual_seed(3);
         let uv = Tensor::randn([2, 2, 6, 5], (Kind::Float, tch::Device::Cpu));
         // Level 0 injects energy (S = 0.3 u + noise), level 1 drains it (S = −u + noise).
         let noise = Tensor::randn([2, 2, 6, 5], (Kind::Float, tch::Device::Cpu)) * 0.1;
@@ -226,7 +226,7 @@ mod tests {
     fn the_sums_are_taken_across_ranks() {
         // Two "ranks" as two halves of one field: summing across them must give the
         // correction of the whole field, not of each half.
-        let _ = tch::manual_seed(5);
+        tch::manual_seed(5);
         let uv = Tensor::randn([1, 2, 8, 4], (Kind::Float, tch::Device::Cpu));
         let s = &uv * 0.5 + Tensor::randn([1, 2, 8, 4], (Kind::Float, tch::Device::Cpu)) * 0.2;
         let w = Tensor::ones([1, 2, 8, 4], (Kind::Float, tch::Device::Cpu));
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn scaling_keeps_the_pattern_and_brings_the_power_to_the_cap() {
-        let _ = tch::manual_seed(7);
+        tch::manual_seed(7);
         let uv = Tensor::randn([1, 2, 6, 5], (Kind::Float, tch::Device::Cpu));
         let s = &uv * 0.4 + Tensor::randn([1, 2, 6, 5], (Kind::Float, tch::Device::Cpu)) * 0.1;
         let w = Tensor::ones([1, 2, 6, 5], (Kind::Float, tch::Device::Cpu));

@@ -86,4 +86,3 @@ pub fn read_var(path: &Path, name: &str) -> Vec<f64> {
     r.read_var_f64(name)
         .unwrap_or_else(|e| panic!("{}: {name}: {e:?}", path.display()))
 }
-
