@@ -57,6 +57,16 @@ pub enum CapBy {
     Drag,
 }
 
+impl CapBy {
+    /// The value as `[ml] power_cap_by` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CapBy::Scaling => "scaling",
+            CapBy::Drag => "drag",
+        }
+    }
+}
+
 /// The cap of one engine: its value and kind, how to sum across ranks, and what it did.
 pub struct PowerCap {
     max_mean_power: f64,

@@ -169,9 +169,13 @@ impl Engine {
             ocean: None,
             use_mask: cfg.mask,
             // One rank until told otherwise ([`Engine::sum_budget_across`]).
-            budget: cfg
-                .max_net_power
-                .map(|p| PowerCap::new(p, cfg.power_cap_by, Box::new(|_| Ok(())))),
+            budget: cfg.max_net_power.map(|p| {
+                PowerCap::new(
+                    p,
+                    cfg.power_cap_by.unwrap_or_default(),
+                    Box::new(|_| Ok(())),
+                )
+            }),
             noise,
             staging,
         })

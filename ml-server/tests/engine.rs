@@ -178,7 +178,7 @@ fn a_zero_power_cap_removes_a_net_source_and_keeps_a_sink() {
             engine.run().unwrap().to_vec()
         };
         cfg.max_net_power = Some(0.0);
-        cfg.power_cap_by = ml_server::budget::CapBy::Drag;
+        cfg.power_cap_by = Some(ml_server::budget::CapBy::Drag);
         let mut engine = Engine::new(&cfg, Device::Cpu, SHAPE, 0).unwrap();
         let plane = SHAPE.levels * SHAPE.height() * SHAPE.width();
         let mut mask_u = vec![1.0f32; plane];

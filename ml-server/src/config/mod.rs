@@ -28,7 +28,15 @@ use std::path::{Path, PathBuf};
 use experiment::ExperimentFile;
 use serde::Deserialize;
 
+use crate::budget::CapBy;
 use crate::error::MlError;
+
+mod models;
+#[cfg(test)]
+mod tests;
+
+use models::{check_model_file, one};
+pub use models::{AnalyticConfig, AnalyticKind, FullyCnnConfig, Padding, TorchScriptConfig};
 
 /// The environment variable that replaces the model file of the experiment.
 pub const WEIGHTS_ENV: &str = "EDDYLINK_ML_WEIGHTS";
@@ -59,9 +67,10 @@ pub struct MlConfig {
     /// m² s⁻³ (0: no net source; `None`: no limit). See [`crate::budget`].
     #[serde(default)]
     pub max_net_power: Option<f64>,
-    /// How a forcing above `max_net_power` is brought down to it.
+    /// How a forcing above `max_net_power` is brought down to it (`None`: the default,
+    /// [`CapBy::Scaling`]); given without `max_net_power` it is an error.
     #[serde(default)]
-    pub power_cap_by: crate::budget::CapBy,
+    pub power_cap_by: Option<CapBy>,
     pub fullycnn: Option<FullyCnnConfig>,
     pub torchscript: Option<TorchScriptConfig>,
     pub analytic: Option<AnalyticConfig>,
@@ -98,101 +107,11 @@ pub enum OutputMode {
     Stochastic,
 }
 
-/// `[ml.fullycnn]`: the GZ21 FullyCNN.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FullyCnnConfig {
-    pub weights: PathBuf,
-    #[serde(default)]
-    pub padding: Padding,
-    #[serde(default)]
-    pub batch_norm: bool,
-}
-
-/// How the FullyCNN treats the borders of its input.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Padding {
-    /// No padding: the output is 10 cells smaller on every side (needs a 10-cell halo).
-    #[default]
-    Valid,
-    /// Zero padding in every layer: the output has the input's size.
-    Same,
-    /// Zero padding of 10 on the first layer only: the output has the input's size.
-    InitZeros,
-}
-
-/// `[ml.torchscript]`: any module saved with `torch.jit.save`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TorchScriptConfig {
-    pub file: PathBuf,
-    /// What the module's input channels hold, in order: each "u" or "v".
-    #[serde(default = "default_ts_inputs")]
-    pub inputs: Vec<String>,
-    /// What its output channels hold, in order: "sx", "sy", "sx_precision",
-    /// "sy_precision" or "ignore". Precision channels are needed for stochastic output.
-    #[serde(default = "default_ts_outputs")]
-    pub outputs: Vec<String>,
-    /// Cells the module trims from each side (0 when it pads to keep the size).
-    #[serde(default)]
-    pub trim: usize,
-    /// Half-width of its receptive field in cells (the halo it needs for exact results).
-    #[serde(default)]
-    pub receptive_radius: usize,
-}
-
-/// `[ml.analytic]`: closed-form forcing, no weights.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnalyticConfig {
-    pub kind: AnalyticKind,
-    /// constant: forcing values (after output_scale).
-    #[serde(default)]
-    pub sx: f64,
-    #[serde(default)]
-    pub sy: f64,
-    /// linear: S = a·u + b, per component.
-    #[serde(default)]
-    pub a: f64,
-    #[serde(default)]
-    pub b: f64,
-    /// backscatter: S = −nu ∇²u with negative-viscosity coefficient nu (m²/s).
-    #[serde(default)]
-    pub nu: f64,
-    /// backscatter: grid spacings in metres.
-    #[serde(default = "one")]
-    pub dx: f64,
-    #[serde(default = "one")]
-    pub dy: f64,
-}
-
-/// The closed forms `[ml.analytic] kind` offers.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum AnalyticKind {
-    Zero,
-    Constant,
-    Linear,
-    Backscatter,
-}
-
 fn default_device() -> String {
     "auto".into()
 }
-fn one() -> f64 {
-    1.0
-}
 fn yes() -> bool {
     true
-}
-fn default_ts_inputs() -> Vec<String> {
-    vec!["u".into(), "v".into()]
-}
-fn default_ts_outputs() -> Vec<String> {
-    ["sx", "sy", "sx_precision", "sy_precision"]
-        .map(String::from)
-        .to_vec()
 }
 
 /// Where `[ml] device` asks the model to run.
@@ -300,6 +219,15 @@ impl MlConfig {
                 ));
             }
         }
+        if self.max_net_power.is_none() {
+            if let Some(by) = self.power_cap_by {
+                problems.push(format!(
+                    "[ml] power_cap_by = \"{}\" has no cap to apply: set [ml] max_net_power too, \
+                     or remove power_cap_by",
+                    by.name()
+                ));
+            }
+        }
         let section = match self.model {
             ModelKind::Fullycnn => self.fullycnn.is_some(),
             ModelKind::Torchscript => self.torchscript.is_some(),
@@ -389,172 +317,5 @@ impl MlConfig {
                 None => Err(bad()),
             },
         }
-    }
-}
-
-/// The cheap check of the model file `key` names, before anything loads it: it exists, and
-/// it starts as a zip archive (`torch.save`, `torch.jit.save`) or a `.safetensors` header.
-fn check_model_file(key: &str, path: &Path) -> Option<String> {
-    use std::io::Read;
-    let shown = path.display();
-    let mut head = Vec::with_capacity(8);
-    let read = std::fs::File::open(path).and_then(|f| f.take(8).read_to_end(&mut head));
-    match read {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
-            "{key} = \"{shown}\": the file does not exist (relative paths are taken from the experiment file's folder)"
-        )),
-        Err(e) => Some(format!("{key} = \"{shown}\": cannot be read: {e}")),
-        Ok(_) if path.extension().is_some_and(|e| e == "safetensors") => (head.len() < 8)
-            .then(|| format!("{key} = \"{shown}\": too short for a .safetensors file")),
-        Ok(_) => (!head.starts_with(b"PK\x03\x04")).then(|| {
-            format!(
-                "{key} = \"{shown}\": not a zip archive, which torch.save and torch.jit.save write \
-                 (or name a .safetensors file)"
-            )
-        }),
-    }
-}
-
-impl TorchScriptConfig {
-    fn check(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if self.inputs.is_empty() {
-            problems.push("[ml.torchscript] inputs: needs at least one channel".to_string());
-        }
-        for i in &self.inputs {
-            if i != "u" && i != "v" {
-                problems.push(format!(
-                    "[ml.torchscript] inputs: \"{i}\" is not \"u\" or \"v\""
-                ));
-            }
-        }
-        let allowed = ["sx", "sy", "sx_precision", "sy_precision", "ignore"];
-        for o in &self.outputs {
-            if !allowed.contains(&o.as_str()) {
-                problems.push(format!(
-                    "[ml.torchscript] outputs: \"{o}\" is not one of {allowed:?}"
-                ));
-            } else if o != "ignore" && self.outputs.iter().filter(|x| *x == o).count() > 1 {
-                problems.push(format!("[ml.torchscript] outputs: \"{o}\" appears twice"));
-            }
-        }
-        for needed in ["sx", "sy"] {
-            if !self.outputs.iter().any(|o| o == needed) {
-                problems.push(format!("[ml.torchscript] outputs: no \"{needed}\" channel"));
-            }
-        }
-        problems.dedup();
-        problems
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<MlConfig, String> {
-        parse_in(text, Path::new("/cfg"))
-    }
-
-    fn parse_in(text: &str, base: &Path) -> Result<MlConfig, String> {
-        let mut t: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-        let ml = t.remove("ml").ok_or("no ml")?;
-        ml.try_into::<MlConfig>()
-            .map_err(|e| e.to_string())?
-            .validate(base)
-            .map_err(|e| e.to_string())
-    }
-
-    /// A folder holding `w.pth`, which starts as a zip archive does.
-    fn weights_dir(test: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ml-config-{test}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("w.pth"), b"PK\x03\x04 not really a model").unwrap();
-        dir
-    }
-
-    #[test]
-    fn gz21_table_parses_with_defaults() {
-        let dir = weights_dir("defaults");
-        let text = "[ml]\nmodel = \"fullycnn\"\n[ml.fullycnn]\nweights = \"w.pth\"\n";
-        let c = parse_in(text, &dir).unwrap();
-        assert_eq!(c.device_request().unwrap(), DeviceRequest::Auto);
-        assert_eq!(c.precision, Precision::Fp32);
-        assert_eq!(c.output, OutputMode::Mean);
-        let f = c.fullycnn.unwrap();
-        assert_eq!(f.padding, Padding::Valid);
-        assert_eq!(f.weights, dir.join("w.pth"));
-    }
-
-    /// Regression: a missing weights file passed validation and surfaced only when the model
-    /// loaded, as an I/O error that named neither the key nor the experiment file.
-    #[test]
-    fn a_missing_or_foreign_model_file_is_named_with_its_key() {
-        let dir = weights_dir("missing");
-        let text = "[ml]\nmodel = \"fullycnn\"\n[ml.fullycnn]\nweights = \"nope.pth\"\n";
-        let e = parse_in(text, &dir).unwrap_err();
-        assert!(
-            e.contains("[ml.fullycnn] weights")
-                && e.contains("nope.pth")
-                && e.contains("does not exist"),
-            "{e}"
-        );
-        std::fs::write(dir.join("notes.pth"), "plain text").unwrap();
-        let text = "[ml]\nmodel = \"torchscript\"\n[ml.torchscript]\nfile = \"notes.pth\"\n";
-        let e = parse_in(text, &dir).unwrap_err();
-        assert!(
-            e.contains("[ml.torchscript] file") && e.contains("not a zip archive"),
-            "{e}"
-        );
-        // An unused model's table is not checked.
-        let text = "[ml]\nmodel = \"analytic\"\n[ml.analytic]\nkind = \"zero\"\n\
-                    [ml.fullycnn]\nweights = \"nope.pth\"\n";
-        parse_in(text, &dir).unwrap();
-    }
-
-    #[test]
-    fn unknown_key_is_named() {
-        let e = parse("[ml]\nmodel = \"analytic\"\ndevise = \"cpu\"\n").unwrap_err();
-        assert!(e.contains("devise"), "{e}");
-    }
-
-    #[test]
-    fn missing_section_and_bad_device_are_both_reported() {
-        let e = parse("[ml]\nmodel = \"torchscript\"\ndevice = \"tpu\"\n").unwrap_err();
-        assert!(e.contains("[ml.torchscript]") && e.contains("tpu"), "{e}");
-    }
-
-    #[test]
-    fn stochastic_needs_precision_channels() {
-        let e = parse(
-            "[ml]\nmodel = \"analytic\"\noutput = \"stochastic\"\n[ml.analytic]\nkind = \"zero\"\n",
-        )
-        .unwrap_err();
-        assert!(e.contains("precision"), "{e}");
-    }
-
-    #[test]
-    fn a_negative_or_nan_power_cap_is_named() {
-        for bad in ["-1e-8", "nan"] {
-            let e = parse(&format!(
-                "[ml]\nmodel = \"analytic\"\nmax_net_power = {bad}\n[ml.analytic]\nkind = \"zero\"\n"
-            ))
-            .unwrap_err();
-            assert!(e.contains("[ml] max_net_power") && e.contains("≥ 0"), "{e}");
-        }
-        let c = parse(
-            "[ml]\nmodel = \"analytic\"\nmax_net_power = 0\n[ml.analytic]\nkind = \"zero\"\n",
-        );
-        // TOML's integer 0 is taken as 0.0.
-        assert_eq!(c.unwrap().max_net_power, Some(0.0));
-    }
-
-    #[test]
-    fn cuda_index_parses() {
-        let c = parse(
-            "[ml]\nmodel = \"analytic\"\ndevice = \"cuda:3\"\n[ml.analytic]\nkind = \"zero\"\n",
-        )
-        .unwrap();
-        assert_eq!(c.device_request().unwrap(), DeviceRequest::Cuda(Some(3)));
     }
 }
