@@ -25,111 +25,22 @@
 //! library works with MPI libraries whose `MPI_Comm` is an int (MPICH) or a pointer (Open
 //! MPI); it must be linked against the MPI the ocean uses. See docs/fortran.md.
 
-use std::ffi::{c_char, c_int, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, c_int};
 use std::path::Path;
 
+mod args;
 pub mod error;
+mod exchange;
 mod handle;
 pub mod layout;
 
-use error::{CapiError, OK};
+use args::{entry, handle, text, write};
+use error::CapiError;
+pub use exchange::{eddylink_get_f32, eddylink_get_f64, eddylink_put_f32, eddylink_put_f64};
 pub use handle::Handle;
-use handle::Value;
-use layout::{Layout, Shape};
 
 /// The C name of a handle: `typedef struct eddylink_coupler eddylink_coupler;`.
 pub type Coupler = Handle;
-
-/// Runs one entry point: its error becomes this thread's last error and its code, and a
-/// panic becomes `EDDYLINK_ERR_PANIC`.
-fn entry(call: &'static str, f: impl FnOnce() -> Result<(), CapiError>) -> c_int {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => OK,
-        Ok(Err(e)) => error::remember(&e),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(no message)".into());
-            error::remember(&CapiError::Panic { call, message })
-        }
-    }
-}
-
-/// The string behind `p`, or an error naming the argument.
-///
-/// # Safety
-/// `p` is null or points to a NUL-terminated string that outlives the call.
-unsafe fn text<'a>(call: &'static str, what: &str, p: *const c_char) -> Result<&'a str, CapiError> {
-    if p.is_null() {
-        return Err(CapiError::argument(
-            call,
-            format!("{what} is a null pointer"),
-        ));
-    }
-    // SAFETY: non-null and NUL-terminated, by the caller's contract.
-    unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .map_err(|_| CapiError::argument(call, format!("{what} is not UTF-8")))
-}
-
-/// The handle behind `p`.
-///
-/// # Safety
-/// `p` is null or a pointer `eddylink_init` gave and `eddylink_finalize` has not freed.
-unsafe fn handle<'a>(call: &'static str, p: *mut Coupler) -> Result<&'a mut Coupler, CapiError> {
-    // SAFETY: by the caller's contract.
-    unsafe { p.as_mut() }.ok_or_else(|| {
-        CapiError::argument(
-            call,
-            "the coupler handle is null: call eddylink_init first (and not after eddylink_finalize)",
-        )
-    })
-}
-
-/// Writes `value` through `out`, or fails naming the argument.
-///
-/// # Safety
-/// `out` is null or valid for a write of `T`.
-unsafe fn write<T>(call: &'static str, what: &str, out: *mut T, value: T) -> Result<(), CapiError> {
-    if out.is_null() {
-        return Err(CapiError::argument(
-            call,
-            format!("{what} is a null pointer"),
-        ));
-    }
-    // SAFETY: non-null and writable by the caller's contract.
-    unsafe { out.write(value) };
-    Ok(())
-}
-
-/// The array shape `(ni, nj, levels)` and layout a put or get was given.
-fn shape_of(
-    call: &'static str,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-) -> Result<(Shape, Layout), CapiError> {
-    let dims = [ni, nj, levels].map(usize::try_from);
-    let (Ok(ni), Ok(nj), Ok(levels)) = (dims[0], dims[1], dims[2]) else {
-        return Err(CapiError::argument(
-            call,
-            format!("array extents {ni} × {nj} × {levels}: expected sizes >= 0"),
-        ));
-    };
-    let layout = Layout::from_code(layout).ok_or_else(|| {
-        CapiError::argument(
-            call,
-            format!(
-                "layout {layout}: expected EDDYLINK_COLUMN_MAJOR (0) or EDDYLINK_ROW_MAJOR (1)"
-            ),
-        )
-    })?;
-    Ok((Shape { ni, nj, levels }, layout))
-}
 
 /// `eddylink_init_world`: [`eddylink_init`] over MPI_COMM_WORLD, initialising MPI if needed
 /// (as `oasis_init_comp` does).
@@ -360,191 +271,6 @@ pub unsafe extern "C" fn eddylink_recv_shape(
     })
 }
 
-#[allow(clippy::too_many_arguments)] // the C signature
-unsafe fn put<T: Value>(
-    call: &'static str,
-    cpl: *mut Coupler,
-    var_id: c_int,
-    time: f64,
-    data: *const T,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-) -> c_int {
-    entry(call, || {
-        let (shape, layout) = shape_of(call, ni, nj, levels, layout)?;
-        if data.is_null() {
-            return Err(CapiError::argument(call, "data is a null pointer"));
-        }
-        // SAFETY: `data` holds ni × nj × levels values, by the caller's contract.
-        let data = unsafe { std::slice::from_raw_parts(data, shape.values()) };
-        unsafe { handle(call, cpl)? }.put(var_id, time, data, shape, layout)
-    })
-}
-
-#[allow(clippy::too_many_arguments)] // the C signature
-unsafe fn get<T: Value>(
-    call: &'static str,
-    cpl: *mut Coupler,
-    var_id: c_int,
-    time: f64,
-    out: *mut T,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-    received: *mut c_int,
-) -> c_int {
-    entry(call, || {
-        let (shape, layout) = shape_of(call, ni, nj, levels, layout)?;
-        if out.is_null() {
-            return Err(CapiError::argument(call, "data is a null pointer"));
-        }
-        // SAFETY: `out` holds ni × nj × levels writable values, by the caller's contract.
-        let out = unsafe { std::slice::from_raw_parts_mut(out, shape.values()) };
-        let got = unsafe { handle(call, cpl)? }.get(var_id, time, out, shape, layout)?;
-        if !received.is_null() {
-            unsafe { received.write(got as c_int) };
-        }
-        Ok(())
-    })
-}
-
-/// Puts this rank's box of `var_id` at model time `time` (s): `data` holds `ni × nj ×
-/// levels` doubles in `layout`. Sends at coupling times and returns without waiting for
-/// the receiver; off coupling times it folds the values into the period's time operation.
-///
-/// # Safety
-/// `cpl` is a live handle; `data` holds `ni * nj * levels` values.
-#[no_mangle]
-pub unsafe extern "C" fn eddylink_put_f64(
-    cpl: *mut Coupler,
-    var_id: c_int,
-    time: f64,
-    data: *const f64,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe {
-        put(
-            "eddylink_put_f64",
-            cpl,
-            var_id,
-            time,
-            data,
-            ni,
-            nj,
-            levels,
-            layout,
-        )
-    }
-}
-
-/// [`eddylink_put_f64`] for floats.
-///
-/// # Safety
-/// As [`eddylink_put_f64`].
-#[no_mangle]
-pub unsafe extern "C" fn eddylink_put_f32(
-    cpl: *mut Coupler,
-    var_id: c_int,
-    time: f64,
-    data: *const f32,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe {
-        put(
-            "eddylink_put_f32",
-            cpl,
-            var_id,
-            time,
-            data,
-            ni,
-            nj,
-            levels,
-            layout,
-        )
-    }
-}
-
-/// Gets this rank's box of `var_id`, grown by the halo, at model time `time` into `data`
-/// (`ni × nj × levels`, see [`eddylink_recv_shape`]). Blocks until the data is in, at most
-/// `[coupling] timeout`; `*received` (if not null) is 0, `data` untouched, when `time` is
-/// not a coupling time of the field.
-///
-/// # Safety
-/// `cpl` is a live handle; `data` holds `ni * nj * levels` writable values; `received` is
-/// null or valid for a write.
-#[no_mangle]
-pub unsafe extern "C" fn eddylink_get_f64(
-    cpl: *mut Coupler,
-    var_id: c_int,
-    time: f64,
-    data: *mut f64,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-    received: *mut c_int,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe {
-        get(
-            "eddylink_get_f64",
-            cpl,
-            var_id,
-            time,
-            data,
-            ni,
-            nj,
-            levels,
-            layout,
-            received,
-        )
-    }
-}
-
-/// [`eddylink_get_f64`] for floats.
-///
-/// # Safety
-/// As [`eddylink_get_f64`].
-#[no_mangle]
-pub unsafe extern "C" fn eddylink_get_f32(
-    cpl: *mut Coupler,
-    var_id: c_int,
-    time: f64,
-    data: *mut f32,
-    ni: c_int,
-    nj: c_int,
-    levels: c_int,
-    layout: c_int,
-    received: *mut c_int,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe {
-        get(
-            "eddylink_get_f32",
-            cpl,
-            var_id,
-            time,
-            data,
-            ni,
-            nj,
-            levels,
-            layout,
-            received,
-        )
-    }
-}
-
 /// Ends the coupling (collective over every component), frees the handle and sets `*cpl`
 /// to null, and finalises MPI if `eddylink_init` initialised it. On error the handle is
 /// kept: end the job with [`eddylink_abort`].
@@ -612,6 +338,8 @@ pub extern "C" fn eddylink_last_error() -> *const c_char {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::CStr;
+
     use super::*;
 
     fn last() -> String {

@@ -48,9 +48,23 @@ fn codes(text: &str, marker: &str, prefix: &str) -> BTreeSet<(String, i32)> {
         .collect()
 }
 
+/// The functions the library exports: those written out in src/lib.rs, and the typed
+/// exchanges src/exchange.rs makes with `typed_exchange!(type, "c type", put, get)`.
+fn exported() -> BTreeSet<String> {
+    let mut names = called_names(&read("src/lib.rs"), "extern \"C\" fn ");
+    for line in read("src/exchange.rs").lines() {
+        if let Some(args) = line.strip_prefix("typed_exchange!(") {
+            let args: Vec<&str> = args.trim_end_matches(");").split(',').collect();
+            assert_eq!(args.len(), 4, "src/exchange.rs: {line}");
+            names.extend(args[2..].iter().map(|a| a.trim().to_string()));
+        }
+    }
+    names
+}
+
 #[test]
 fn header_declares_exactly_the_exported_functions() {
-    let exported = called_names(&read("src/lib.rs"), "extern \"C\" fn ");
+    let exported = exported();
     let header = read("include/eddylink.h");
     let declared: BTreeSet<String> = [
         called_names(&header, "int "),
@@ -61,17 +75,17 @@ fn header_declares_exactly_the_exported_functions() {
     .flatten()
     .collect();
     assert!(exported.len() >= 19, "{exported:?}");
-    assert_eq!(declared, exported, "eddylink.h against src/lib.rs");
+    assert_eq!(declared, exported, "eddylink.h against src/lib.rs and src/exchange.rs");
 }
 
 #[test]
 fn fortran_module_binds_every_function_but_the_c_string_one() {
-    let mut exported = called_names(&read("src/lib.rs"), "extern \"C\" fn ");
+    let mut exported = exported();
     exported.remove("eddylink_last_error"); // a C pointer: Fortran uses eddylink_error_message
     let bound = called_names(&read("fortran/eddylink.f90"), "name=\"");
     assert_eq!(
         bound, exported,
-        "eddylink.f90's bind(c) names against src/lib.rs"
+        "eddylink.f90's bind(c) names against src/lib.rs and src/exchange.rs"
     );
 }
 
