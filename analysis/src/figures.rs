@@ -6,16 +6,17 @@
 //! * `transfer_spectrum.png`: the u·S cospectrum (> 0: backscatter, < 0: dissipation);
 //! * `eke.png`, `std.png`: the EKE map and the std maps of u and v.
 //!
-//! Text needs a TrueType font: `$EDDYLINK_FONT`, else DejaVu Sans or Liberation Sans
-//! under `/usr/share/fonts`; without one the figures have no text.
+//! The colours and the font are `eddylink-plot`'s, as in the ocean's figures: text needs a
+//! TrueType font (`$EDDYLINK_FONT`, else one found under the usual font folders, see
+//! [`eddylink_plot::font`]); without one the figures have no text.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use netcdf3::FileReader;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::register_font;
+
+use eddylink_plot::draw::diverging;
 
 use crate::AnalysisError;
 
@@ -43,7 +44,7 @@ pub fn draw(analysis_nc: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Analysis
             .flatten()
     };
     std::fs::create_dir_all(out_dir).map_err(|e| AnalysisError::file(out_dir, e))?;
-    let text = font_registered();
+    let text = eddylink_plot::font::text_available();
     let mut written = Vec::new();
     let mut figure = |name: &str, size: (u32, u32), body: &dyn Fn(&Area) -> DrawResult| {
         let path = out_dir.join(name);
@@ -158,25 +159,6 @@ pub fn draw(analysis_nc: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Analysis
     Ok(written)
 }
 
-/// ColorBrewer RdBu, blue (negative) to red (positive), for `s` in [-1, 1].
-fn diverging(s: f64) -> RGBColor {
-    const RDBU: [(u8, u8, u8); 7] = [
-        (33, 102, 172),
-        (103, 169, 207),
-        (209, 229, 240),
-        (247, 247, 247),
-        (253, 219, 199),
-        (239, 138, 98),
-        (178, 24, 43),
-    ];
-    let pos = (s.clamp(-1.0, 1.0) + 1.0) / 2.0 * (RDBU.len() - 1) as f64;
-    let k = (pos.floor() as usize).min(RDBU.len() - 2);
-    let w = pos - k as f64;
-    let (a, b) = (RDBU[k], RDBU[k + 1]);
-    let mix = |p: u8, q: u8| (p as f64 + w * (q as f64 - p as f64)).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
 /// A colour map of `m` in cell indices, symmetric limits, with its title.
 fn map_panel(area: &Area, text: bool, m: &Map, title: &str) -> DrawResult {
     let limit = m
@@ -271,34 +253,4 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     } else {
         (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
     }
-}
-
-/// Registers a TrueType font as plotters' "sans-serif" once; false when there is none.
-fn font_registered() -> bool {
-    static FONT: OnceLock<bool> = OnceLock::new();
-    *FONT.get_or_init(|| {
-        let candidates: Vec<PathBuf> = match std::env::var_os("EDDYLINK_FONT") {
-            Some(p) => vec![PathBuf::from(p)],
-            None => [
-                "truetype/dejavu/DejaVuSans.ttf",
-                "truetype/liberation/LiberationSans-Regular.ttf",
-            ]
-            .iter()
-            .map(|f| Path::new("/usr/share/fonts").join(f))
-            .collect(),
-        };
-        for path in candidates {
-            if let Ok(bytes) = std::fs::read(&path) {
-                // plotters keeps fonts for the life of the process: leak this one file, once.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                    return true;
-                }
-            }
-        }
-        tracing::warn!(
-            "no TrueType font found: the figures have no text; set EDDYLINK_FONT to a .ttf file"
-        );
-        false
-    })
 }

@@ -32,8 +32,8 @@ const DIVERGING: [(u8, u8, u8); 11] = [
     (103, 0, 31),
 ];
 
-/// The colour of `s` in [-1, 1] (clamped) on the diverging map.
-fn diverging(s: f64) -> RGBColor {
+/// The colour of `s` in [-1, 1] (clamped) on the diverging map (also the analysis figures').
+pub fn diverging(s: f64) -> RGBColor {
     let pos = (s.clamp(-1.0, 1.0) + 1.0) / 2.0 * (DIVERGING.len() - 1) as f64;
     let k = (pos.floor() as usize).min(DIVERGING.len() - 2);
     let w = pos - k as f64;
