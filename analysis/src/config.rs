@@ -18,9 +18,7 @@
 
 use coupler::config::Period;
 use coupler::CouplingConfig;
-use experiment::{
-    did_you_mean, is_multiple, parse_duration, ConfigError, DurationValue, ExperimentFile, Problem,
-};
+use experiment::{did_you_mean, is_multiple, ConfigError, DurationValue, ExperimentFile, Problem};
 use serde::Deserialize;
 
 /// The received fields the analysis can read: the engine's two input channels.
@@ -138,11 +136,7 @@ fn problem(problems: &mut Vec<Problem>, key: &str, message: String) {
 }
 
 fn seconds(v: &DurationValue, key: &str, problems: &mut Vec<Problem>) -> Option<f64> {
-    let parsed = match v {
-        DurationValue::Seconds(s) => Ok(*s),
-        DurationValue::Text(t) => parse_duration(t),
-    };
-    match parsed {
+    match v.seconds() {
         Ok(s) if s.is_finite() && s > 0.0 => Some(s),
         Ok(s) => {
             problem(

@@ -13,6 +13,17 @@ pub enum DurationValue {
     Text(String),
 }
 
+impl DurationValue {
+    /// The duration in seconds, or why the text is not a duration. A number is taken as
+    /// written, NaN and infinities included: each key's own check says what it allows.
+    pub fn seconds(&self) -> Result<f64, String> {
+        match self {
+            DurationValue::Seconds(s) => Ok(*s),
+            DurationValue::Text(t) => parse_duration(t),
+        }
+    }
+}
+
 /// Parses "90", "90s", "30min", "6h", "1d" (also "2 days", "1.5h") into seconds.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
@@ -43,12 +54,12 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 /// The seconds of `v`, or `None` after adding a problem at `key` when it is not a finite
 /// duration.
 pub fn check_duration(v: &DurationValue, key: &str, problems: &mut Vec<Problem>) -> Option<f64> {
-    let parsed = match v {
-        DurationValue::Seconds(s) if s.is_finite() => Ok(*s),
-        DurationValue::Seconds(s) => Err(format!("{s} is not a finite number of seconds")),
-        DurationValue::Text(t) => parse_duration(t),
-    };
-    parsed
+    v.seconds()
+        .and_then(|s| {
+            s.is_finite()
+                .then_some(s)
+                .ok_or_else(|| format!("{s} is not a finite number of seconds"))
+        })
         .map_err(|message| {
             problems.push(Problem {
                 key: key.into(),

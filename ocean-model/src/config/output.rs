@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use coupler::config::{parse_duration, DurationValue};
+use coupler::config::DurationValue;
 use serde::Deserialize;
 
 /// `[ocean.output]`.
@@ -147,9 +147,7 @@ fn interval_steps(
 
 /// A duration key in seconds; its parse error goes to `bad`.
 pub(super) fn seconds(v: &DurationValue, key: &str, bad: &mut Vec<String>) -> Option<f64> {
-    let s = match v {
-        DurationValue::Seconds(s) => Ok(*s),
-        DurationValue::Text(t) => parse_duration(t),
-    };
-    s.map_err(|m| bad.push(format!("{key}: {m}"))).ok()
+    v.seconds()
+        .map_err(|m| bad.push(format!("{key}: {m}")))
+        .ok()
 }
