@@ -88,24 +88,16 @@ impl Halo {
     fn fill_x(&self, f: &mut Field, stagger: Stagger) {
         let (ni, nj) = (self.ni as isize, self.nj as isize);
         let h = HALO as isize;
-        let tangential = self.tangential_sign();
+        let s = self.wall_sign(stagger, Stagger::U);
         // West wall sits on the west face of column 0.
         if self.sides[0] == Side::Wall {
             for j in 0..nj {
-                match stagger {
-                    Stagger::U => {
-                        *f.at_mut(-1, j) = 0.0;
-                        *f.at_mut(-2, j) = -f.at(0, j);
-                    }
-                    Stagger::T | Stagger::V => {
-                        let s = if stagger == Stagger::V {
-                            tangential
-                        } else {
-                            1.0
-                        };
-                        for g in 1..=h {
-                            *f.at_mut(-g, j) = s * f.at(g - 1, j);
-                        }
+                if stagger == Stagger::U {
+                    *f.at_mut(-1, j) = 0.0;
+                    *f.at_mut(-2, j) = -f.at(0, j);
+                } else {
+                    for g in 1..=h {
+                        *f.at_mut(-g, j) = s * f.at(g - 1, j);
                     }
                 }
             }
@@ -113,22 +105,14 @@ impl Halo {
         // East wall: u[ni−1] is on the wall.
         if self.sides[1] == Side::Wall {
             for j in 0..nj {
-                match stagger {
-                    Stagger::U => {
-                        *f.at_mut(ni - 1, j) = 0.0;
-                        for g in 1..=h {
-                            *f.at_mut(ni - 1 + g, j) = -f.at(ni - 1 - g, j);
-                        }
+                if stagger == Stagger::U {
+                    *f.at_mut(ni - 1, j) = 0.0;
+                    for g in 1..=h {
+                        *f.at_mut(ni - 1 + g, j) = -f.at(ni - 1 - g, j);
                     }
-                    Stagger::T | Stagger::V => {
-                        let s = if stagger == Stagger::V {
-                            tangential
-                        } else {
-                            1.0
-                        };
-                        for g in 1..=h {
-                            *f.at_mut(ni - 1 + g, j) = s * f.at(ni - g, j);
-                        }
+                } else {
+                    for g in 1..=h {
+                        *f.at_mut(ni - 1 + g, j) = s * f.at(ni - g, j);
                     }
                 }
             }
@@ -139,52 +123,43 @@ impl Halo {
     fn fill_y(&self, f: &mut Field, stagger: Stagger) {
         let nj = self.nj as isize;
         let h = HALO as isize;
-        let tangential = self.tangential_sign();
+        let s = self.wall_sign(stagger, Stagger::V);
         let w = f.stride;
         if self.sides[2] == Side::Wall {
-            match stagger {
-                Stagger::V => {
-                    f.span_mut(-h, -1, w).fill(0.0);
-                    copy_row(f, 0, -2, -1.0);
-                }
-                Stagger::T | Stagger::U => {
-                    let s = if stagger == Stagger::U {
-                        tangential
-                    } else {
-                        1.0
-                    };
-                    for g in 1..=h {
-                        copy_row(f, g - 1, -g, s);
-                    }
+            if stagger == Stagger::V {
+                f.span_mut(-h, -1, w).fill(0.0);
+                copy_row(f, 0, -2, -1.0);
+            } else {
+                for g in 1..=h {
+                    copy_row(f, g - 1, -g, s);
                 }
             }
         }
         if self.sides[3] == Side::Wall {
-            match stagger {
-                Stagger::V => {
-                    f.span_mut(-h, nj - 1, w).fill(0.0);
-                    for g in 1..=h {
-                        copy_row(f, nj - 1 - g, nj - 1 + g, -1.0);
-                    }
+            if stagger == Stagger::V {
+                f.span_mut(-h, nj - 1, w).fill(0.0);
+                for g in 1..=h {
+                    copy_row(f, nj - 1 - g, nj - 1 + g, -1.0);
                 }
-                Stagger::T | Stagger::U => {
-                    let s = if stagger == Stagger::U {
-                        tangential
-                    } else {
-                        1.0
-                    };
-                    for g in 1..=h {
-                        copy_row(f, nj - g, nj - 1 + g, s);
-                    }
+            } else {
+                for g in 1..=h {
+                    copy_row(f, nj - g, nj - 1 + g, s);
                 }
             }
         }
     }
 
-    fn tangential_sign(&self) -> f64 {
-        match self.walls {
-            WallCondition::FreeSlip => 1.0,
-            WallCondition::NoSlip => -1.0,
+    /// The sign a field at `stagger` takes when mirrored in a wall whose normal velocity
+    /// lives at `normal`: −1 for that normal velocity (odd, zero on the wall), the wall
+    /// condition's for the tangential one (free slip +1, no slip −1), +1 for T points.
+    fn wall_sign(&self, stagger: Stagger, normal: Stagger) -> f64 {
+        match stagger {
+            Stagger::T => 1.0,
+            s if s == normal => -1.0,
+            _ => match self.walls {
+                WallCondition::FreeSlip => 1.0,
+                WallCondition::NoSlip => -1.0,
+            },
         }
     }
 
