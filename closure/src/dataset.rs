@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use netcdf3::{DataSet, FileReader, FileWriter, Version};
-use ocean_model::output::{grid_coordinates, TIME_UNITS};
+use netcdf3::{DataSet, DataType, FileReader, FileWriter, Version};
+use ocean_model::output::{add_grid, add_time, add_var_as, grid_coordinates};
 use ocean_model::params::Params;
 
 use crate::target::{Fields, Sample};
@@ -71,37 +71,13 @@ impl Snapshots {
 }
 
 /// Variables of `coarse.nc`: name, dims, long_name, units.
+#[rustfmt::skip]
 pub const VARS: [(&str, [&str; 3], &str, &str); 5] = [
-    (
-        "u",
-        ["time", "y", "x_u"],
-        "coarse-grained zonal velocity on east faces",
-        "m s-1",
-    ),
-    (
-        "v",
-        ["time", "y_v", "x"],
-        "coarse-grained meridional velocity on north faces",
-        "m s-1",
-    ),
-    (
-        "eta",
-        ["time", "y", "x"],
-        "coarse-grained sea surface height anomaly",
-        "m",
-    ),
-    (
-        "sx",
-        ["time", "y", "x_u"],
-        "zonal subgrid momentum forcing, added to the coarse du/dt",
-        "m s-2",
-    ),
-    (
-        "sy",
-        ["time", "y_v", "x"],
-        "meridional subgrid momentum forcing, added to the coarse dv/dt",
-        "m s-2",
-    ),
+    ("u", ["time", "y", "x_u"], "coarse-grained zonal velocity on east faces", "m s-1"),
+    ("v", ["time", "y_v", "x"], "coarse-grained meridional velocity on north faces", "m s-1"),
+    ("eta", ["time", "y", "x"], "coarse-grained sea surface height anomaly", "m"),
+    ("sx", ["time", "y", "x_u"], "zonal subgrid momentum forcing, added to the coarse du/dt", "m s-2"),
+    ("sy", ["time", "y_v", "x"], "meridional subgrid momentum forcing, added to the coarse dv/dt", "m s-2"),
 ];
 
 /// What the file says about how it was made (global attributes).
@@ -130,21 +106,10 @@ pub fn coarse_dataset(
         ds.add_global_attr_string("forcing_form", how.target)?;
         ds.add_global_attr_f64("coarsening_factor", vec![how.factor as f64])?;
         ds.add_global_attr_f64("filter_sigma_fine_cells", vec![how.filter_sigma])?;
-        ds.set_unlimited_dim("time", records)?;
-        ds.add_var_f64("time", &["time"])?;
-        ds.add_var_attr_string("time", "units", TIME_UNITS)?;
-        ds.add_var_attr_string("time", "calendar", "noleap")?;
-        ds.add_var_attr_string("time", "axis", "T")?;
-        for (name, len) in [("x", p.nx), ("x_u", p.nx), ("y", p.ny), ("y_v", p.ny)] {
-            ds.add_fixed_dim(name, len)?;
-            ds.add_var_f64(name, &[name])?;
-            ds.add_var_attr_string(name, "units", "m")?;
-            ds.add_var_attr_string(name, "axis", if name.starts_with('x') { "X" } else { "Y" })?;
-        }
+        add_time(&mut ds, records)?;
+        add_grid(&mut ds, p)?;
         for (name, dims, long, units) in VARS {
-            ds.add_var_f32(name, &dims)?;
-            ds.add_var_attr_string(name, "long_name", long)?;
-            ds.add_var_attr_string(name, "units", units)?;
+            add_var_as(&mut ds, name, &dims, long, units, DataType::F32)?;
         }
         Ok(ds)
     };

@@ -19,32 +19,13 @@ use crate::output::{
 use crate::params::Params;
 
 /// Names, dims and units of the checkpointed arrays.
+#[rustfmt::skip]
 const VARS: [(&str, [&str; 2], &str, &str); 5] = [
-    (
-        "u",
-        ["y", "x_u"],
-        "zonal velocity on east cell faces",
-        "m s-1",
-    ),
-    (
-        "v",
-        ["y_v", "x"],
-        "meridional velocity on north cell faces",
-        "m s-1",
-    ),
+    ("u", ["y", "x_u"], "zonal velocity on east cell faces", "m s-1"),
+    ("v", ["y_v", "x"], "meridional velocity on north cell faces", "m s-1"),
     ("eta", ["y", "x"], "sea surface height anomaly", "m"),
-    (
-        "sx",
-        ["y", "x_u"],
-        "last received zonal momentum forcing",
-        "m s-2",
-    ),
-    (
-        "sy",
-        ["y_v", "x"],
-        "last received meridional momentum forcing",
-        "m s-2",
-    ),
+    ("sx", ["y", "x_u"], "last received zonal momentum forcing", "m s-2"),
+    ("sy", ["y_v", "x"], "last received meridional momentum forcing", "m s-2"),
 ];
 
 /// Global arrays of a checkpoint, [j][i].

@@ -16,7 +16,7 @@ mod records;
 
 use std::path::Path;
 
-use netcdf3::DataSet;
+use netcdf3::{DataSet, DataType};
 
 use crate::error::OceanError;
 use crate::params::Params;
@@ -50,15 +50,27 @@ pub const STANDARD_NAMES: [(&str, &str); 9] = [
     ("volume", "sea_water_volume"),
 ];
 
-/// Add a variable with `long_name`, `units` and its CF `standard_name` if it has one.
-pub(crate) fn add_var(
+/// Add a float64 variable with `long_name`, `units` and its CF `standard_name` if it has one.
+pub fn add_var(
     ds: &mut DataSet,
     name: &str,
     dims: &[&str],
     long_name: &str,
     units: &str,
 ) -> std::result::Result<(), netcdf3::InvalidDataSet> {
-    ds.add_var_f64(name, dims)?;
+    add_var_as(ds, name, dims, long_name, units, DataType::F64)
+}
+
+/// [`add_var`] with the variable stored as `kind`.
+pub fn add_var_as(
+    ds: &mut DataSet,
+    name: &str,
+    dims: &[&str],
+    long_name: &str,
+    units: &str,
+    kind: DataType,
+) -> std::result::Result<(), netcdf3::InvalidDataSet> {
+    ds.add_var(name, dims, kind)?;
     if let Some((_, standard)) = STANDARD_NAMES.iter().find(|(n, _)| *n == name) {
         ds.add_var_attr_string(name, "standard_name", standard)?;
     }
@@ -67,10 +79,7 @@ pub(crate) fn add_var(
 }
 
 /// Dimensions x, x_u, y, y_v and their coordinate variables.
-pub(crate) fn add_grid(
-    ds: &mut DataSet,
-    p: &Params,
-) -> std::result::Result<(), netcdf3::InvalidDataSet> {
+pub fn add_grid(ds: &mut DataSet, p: &Params) -> std::result::Result<(), netcdf3::InvalidDataSet> {
     ds.add_fixed_dim("x", p.nx)?;
     ds.add_fixed_dim("x_u", p.nx)?;
     ds.add_fixed_dim("y", p.ny)?;
@@ -99,7 +108,10 @@ pub fn grid_coordinates(p: &Params) -> [(&'static str, Vec<f64>); 4] {
 }
 
 /// The record dimension `time` with room for `records` records, and its coordinate.
-fn add_time(ds: &mut DataSet, records: usize) -> std::result::Result<(), netcdf3::InvalidDataSet> {
+pub fn add_time(
+    ds: &mut DataSet,
+    records: usize,
+) -> std::result::Result<(), netcdf3::InvalidDataSet> {
     ds.set_unlimited_dim("time", records)?;
     add_time_coordinate(ds, &["time"])
 }
@@ -128,42 +140,19 @@ pub(crate) fn add_globals(
 }
 
 /// Snapshot variables: name, dims, long_name, units.
+#[rustfmt::skip]
 pub const SNAPSHOT_VARS: [(&str, [&str; 3], &str, &str); 4] = [
-    (
-        "u",
-        ["time", "y", "x_u"],
-        "zonal velocity on east cell faces",
-        "m s-1",
-    ),
-    (
-        "v",
-        ["time", "y_v", "x"],
-        "meridional velocity on north cell faces",
-        "m s-1",
-    ),
+    ("u", ["time", "y", "x_u"], "zonal velocity on east cell faces", "m s-1"),
+    ("v", ["time", "y_v", "x"], "meridional velocity on north cell faces", "m s-1"),
     ("eta", ["time", "y", "x"], "sea surface height anomaly", "m"),
-    (
-        "vorticity",
-        ["time", "y_v", "x_u"],
-        "relative vorticity on cell corners",
-        "s-1",
-    ),
+    ("vorticity", ["time", "y_v", "x_u"], "relative vorticity on cell corners", "s-1"),
 ];
 
 /// Snapshot variables of coupled runs only: the received forcing, level 0.
+#[rustfmt::skip]
 pub const FORCING_VARS: [(&str, [&str; 3], &str, &str); 2] = [
-    (
-        "sx",
-        ["time", "y", "x_u"],
-        "received zonal momentum forcing on east cell faces",
-        "m s-2",
-    ),
-    (
-        "sy",
-        ["time", "y_v", "x"],
-        "received meridional momentum forcing on north cell faces",
-        "m s-2",
-    ),
+    ("sx", ["time", "y", "x_u"], "received zonal momentum forcing on east cell faces", "m s-2"),
+    ("sy", ["time", "y_v", "x"], "received meridional momentum forcing on north cell faces", "m s-2"),
 ];
 
 /// The data set of the snapshot file with room for `records` time records; a `coupled` run's
@@ -186,13 +175,10 @@ pub fn snapshot_dataset(
 }
 
 /// Diagnostics variables: name, long_name, units.
+#[rustfmt::skip]
 pub const DIAGNOSTIC_VARS: [(&str, &str, &str); 4] = [
     ("kinetic_energy", "basin-integrated kinetic energy", "J"),
-    (
-        "potential_energy",
-        "basin-integrated potential energy of eta",
-        "J",
-    ),
+    ("potential_energy", "basin-integrated potential energy of eta", "J"),
     ("volume", "total water volume", "m3"),
     ("max_cfl", "maximum CFL number", "1"),
 ];
