@@ -75,7 +75,10 @@ fn header_declares_exactly_the_exported_functions() {
     .flatten()
     .collect();
     assert!(exported.len() >= 19, "{exported:?}");
-    assert_eq!(declared, exported, "eddylink.h against src/lib.rs and src/exchange.rs");
+    assert_eq!(
+        declared, exported,
+        "eddylink.h against src/lib.rs and src/exchange.rs"
+    );
 }
 
 #[test]
