@@ -112,6 +112,37 @@ fn analytic_on_gpu_matches_cpu() {
     );
 }
 
+/// The power cap runs on the device: both ways of applying it give the CPU's forcing, to
+/// float32 reductions in another order (relative 1e-5 of each channel's largest value).
+#[test]
+fn the_power_cap_on_gpu_matches_cpu() {
+    if !gpu() {
+        return;
+    }
+    let shape = BatchShape {
+        levels: 2,
+        ny: 40,
+        nx: 50,
+        halo: 10,
+    };
+    let x = random(shape.input_len(), 0.1, 3);
+    for by in [
+        ml_server::budget::CapBy::Scaling,
+        ml_server::budget::CapBy::Drag,
+    ] {
+        let mut cfg = config(ModelKind::Analytic, Precision::Fp32, None);
+        // The linear model S = 2u + 1 (× 1e-7) is a net source; cap it well below its power.
+        cfg.max_net_power = Some(1e-12);
+        cfg.power_cap_by = Some(by);
+        let cpu = run(&cfg, Device::Cpu, shape, &x);
+        let gpu = run(&cfg, Device::Cuda(0), shape, &x);
+        let worst = channel_errors(&gpu, &cpu, shape)
+            .into_iter()
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{by:?}: GPU against CPU, relative {worst:e}");
+    }
+}
+
 #[test]
 fn fullycnn_on_gpu_matches_cpu_in_fp32_tf32_and_bf16() {
     let Some(weights) = gz21_weights() else {
