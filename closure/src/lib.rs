@@ -13,7 +13,10 @@
 //! Module map: [`stagger`] (C-grid arrays and how they continue beyond walls), [`filter`]
 //! (Gaussian filter, coarse averages), [`regrid`] (bilinear refinement), [`target`]
 //! (the total-form subgrid forcing with the model's own right-hand side), [`dataset`]
-//! (NetCDF in and out).
+//! (NetCDF in and out), [`samples`] and [`split`] (training data by period), [`network`]
+//! and [`train`] (the FullyCNN and its training), [`offline`], [`score`] and [`figures`]
+//! (the offline and online evaluation), [`card`] (the model card). The `closure` program's
+//! subcommands are in `src/main.rs` and `src/stages/` (prepare, train, evaluate).
 //!
 //! ```
 //! use closure::filter::Coarsening;

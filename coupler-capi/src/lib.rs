@@ -24,6 +24,13 @@
 //! MPI communicators cross the ABI as Fortran integer handles (`MPI_Comm_c2f`), so the
 //! library works with MPI libraries whose `MPI_Comm` is an int (MPICH) or a pointer (Open
 //! MPI); it must be linked against the MPI the ocean uses. See docs/fortran.md.
+//!
+//! Module map: this file holds the entry points that set up and end the coupling (init,
+//! partitions, fields, enddef, finalize, abort, error messages); `exchange` the typed put
+//! and get (`_f64`, `_f32`, one generic body each); `args` what every entry does with its
+//! arguments (panics caught, null pointers and shapes named); `handle` the [`Handle`]
+//! behind the C pointer (partitions and fields over a [`coupler::Coupler`]); [`layout`]
+//! column- and row-major arrays; [`error`] the codes and this thread's last message.
 
 use std::ffi::{c_char, c_int};
 use std::path::Path;

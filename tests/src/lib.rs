@@ -117,6 +117,27 @@ grid = "V"
 period = "1h"
 "#;
 
+/// `[coupling]` of an `n × n` ocean and an ML server with the halo 1 a backscatter model
+/// needs: u, v to "ml" and sx, sy back every `period`, and the static land masks.
+pub fn coupling_with_masks(n: usize, period: &str) -> String {
+    let mut text = format!("[coupling]\ntimeout = \"60s\"\ngrid = [{n}, {n}]\n\n");
+    let every = format!("\"{period}\"");
+    for (from, to, grid, period, halo) in [
+        ("ocean.u", "ml.u", "U", every.as_str(), 1),
+        ("ocean.v", "ml.v", "V", &every, 1),
+        ("ml.sx", "ocean.sx", "U", &every, 0),
+        ("ml.sy", "ocean.sy", "V", &every, 0),
+        ("ocean.mask_u", "ml.mask_u", "U", "\"static\"", 1),
+        ("ocean.mask_v", "ml.mask_v", "V", "\"static\"", 1),
+    ] {
+        text += &format!(
+            "[[coupling.exchange]]\nfrom = \"{from}\"\nto = \"{to}\"\ngrid = \"{grid}\"\n\
+             period = {period}\nhalo = {halo}\n\n"
+        );
+    }
+    text
+}
+
 /// One program of an MPMD launch: `-n ranks program args…`.
 #[derive(Debug, Clone)]
 pub struct Part {

@@ -25,7 +25,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use eddylink_tests::{mpiexec, run_mpmd, run_with_limit, scratch_dir, skip, workspace_bin, Part};
+use eddylink_tests::{
+    coupling_with_masks, mpiexec, run_mpmd, run_with_limit, scratch_dir, skip, workspace_bin, Part,
+};
 
 const N: usize = 32;
 const DX: f64 = 1.2e5;
@@ -52,22 +54,9 @@ fn experiment(test: &str, analysis: &str, pod_rank: usize, checkpoint: &str) -> 
         )
     };
     let mut text = format!(
-        "[run]\nname = \"analysis\"\nduration = \"{DAYS}d\"\noutput_dir = \"out\"\n\n\
-         [coupling]\ntimeout = \"60s\"\ngrid = [{N}, {N}]\n\n"
+        "[run]\nname = \"analysis\"\nduration = \"{DAYS}d\"\noutput_dir = \"out\"\n\n{}",
+        coupling_with_masks(N, "2h")
     );
-    for (from, to, grid, period, halo) in [
-        ("ocean.u", "ml.u", "U", "\"2h\"", 1),
-        ("ocean.v", "ml.v", "V", "\"2h\"", 1),
-        ("ml.sx", "ocean.sx", "U", "\"2h\"", 0),
-        ("ml.sy", "ocean.sy", "V", "\"2h\"", 0),
-        ("ocean.mask_u", "ml.mask_u", "U", "\"static\"", 1),
-        ("ocean.mask_v", "ml.mask_v", "V", "\"static\"", 1),
-    ] {
-        text += &format!(
-            "[[coupling.exchange]]\nfrom = \"{from}\"\nto = \"{to}\"\ngrid = \"{grid}\"\n\
-             period = {period}\nhalo = {halo}\n\n"
-        );
-    }
     text += &format!(
         "[ocean.grid]\nnx = {N}\nny = {N}\nlx = {l}\nly = {l}\n\n\
          [ocean.physics]\nwind = \"double_gyre\"\n\n[ocean.time]\ndt = 600.0\n\n\

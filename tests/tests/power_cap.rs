@@ -12,29 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use eddylink_tests::{run_mpmd, scratch_dir, skip, workspace_bin, Part};
+use eddylink_tests::{coupling_with_masks, run_mpmd, scratch_dir, skip, workspace_bin, Part};
 
 const N: usize = 32;
 const DX: f64 = 1.2e5;
 
 /// The experiment with `ml_keys` added to `[ml]`.
 fn experiment(test: &str, ml_keys: &str) -> (PathBuf, String) {
-    let mut text = "[run]\nname = \"cap\"\nduration = \"10d\"\noutput_dir = \"out\"\n\n\
-                    [coupling]\ntimeout = \"60s\"\ngrid = [32, 32]\n\n"
-        .to_string();
-    for (from, to, grid, period, halo) in [
-        ("ocean.u", "ml.u", "U", "\"2h\"", 1),
-        ("ocean.v", "ml.v", "V", "\"2h\"", 1),
-        ("ml.sx", "ocean.sx", "U", "\"2h\"", 0),
-        ("ml.sy", "ocean.sy", "V", "\"2h\"", 0),
-        ("ocean.mask_u", "ml.mask_u", "U", "\"static\"", 1),
-        ("ocean.mask_v", "ml.mask_v", "V", "\"static\"", 1),
-    ] {
-        text += &format!(
-            "[[coupling.exchange]]\nfrom = \"{from}\"\nto = \"{to}\"\ngrid = \"{grid}\"\n\
-             period = {period}\nhalo = {halo}\n\n"
-        );
-    }
+    let mut text = format!(
+        "[run]\nname = \"cap\"\nduration = \"10d\"\noutput_dir = \"out\"\n\n{}",
+        coupling_with_masks(N, "2h")
+    );
     text += &format!(
         "[ocean.grid]\nnx = {N}\nny = {N}\nlx = {l}\nly = {l}\n\n\
          [ocean.physics]\nwind = \"double_gyre\"\n\n[ocean.time]\ndt = 600.0\n\n\
