@@ -71,6 +71,7 @@ mod handshake;
 pub mod launch;
 mod launcher;
 mod link;
+pub mod loopback;
 mod participant;
 pub mod routes;
 pub mod say;
