@@ -61,6 +61,22 @@ pub fn prepare_serve_experiment(
     exp: &ExperimentFile,
     weights: Option<&Path>,
 ) -> Result<ServeStart, MlError> {
+    let start = prepare_model(exp, weights)?;
+    if start.ml.placement == crate::config::Placement::Embedded {
+        return Err(MlError::ConfigFile {
+            file: exp.path().to_path_buf(),
+            message: "[ml] placement = \"embedded\": every ocean-model rank runs the model \
+                      itself, so there is nothing for ml-server to serve; launch ocean-model \
+                      alone (jobs/local.sh does), or set placement = \"server\""
+                .into(),
+        });
+    }
+    Ok(start)
+}
+
+/// The checks of [`prepare_serve_experiment`] whatever `[ml] placement` says: what the
+/// embedded mode (`ocean-model` running the model itself) starts from.
+pub fn prepare_model(exp: &ExperimentFile, weights: Option<&Path>) -> Result<ServeStart, MlError> {
     let in_file = |message: String| MlError::ConfigFile {
         file: exp.path().to_path_buf(),
         message,

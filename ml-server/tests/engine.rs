@@ -19,6 +19,7 @@ fn analytic(kind: AnalyticKind, input_scale: f64, output_scale: f64) -> MlConfig
         threads: 0,
         max_net_power: None,
         power_cap_by: Default::default(),
+        placement: Default::default(),
         fullycnn: None,
         torchscript: None,
         analytic: Some(AnalyticConfig {

@@ -52,6 +52,7 @@ fn config(model: ModelKind, precision: Precision, weights: Option<&std::path::Pa
         threads: 0,
         max_net_power: None,
         power_cap_by: Default::default(),
+        placement: Default::default(),
         fullycnn: weights.map(|w| FullyCnnConfig {
             weights: w.to_path_buf(),
             padding: Padding::Valid,

@@ -22,6 +22,7 @@ fn config(weights: &std::path::Path, output: OutputMode, seed: u64) -> MlConfig 
         threads: 0,
         max_net_power: None,
         power_cap_by: Default::default(),
+        placement: Default::default(),
         fullycnn: Some(FullyCnnConfig {
             weights: weights.to_path_buf(),
             padding: Padding::InitZeros,

@@ -14,6 +14,8 @@
 //! max_net_power = 3.8e-8      # largest basin-mean power u·S of the forcing, m² s⁻³ (0: no
 //!                             # net source; absent: no limit), see crate::budget
 //! power_cap_by = "scaling"    # "scaling" (S × cap/P) | "drag" (S − (P − cap)/Q · (u, v))
+//! placement = "server"        # "server": ml-server, launched beside ocean-model (MPMD) |
+//!                             # "embedded": every ocean-model rank runs the model itself
 //!
 //! [ml.fullycnn]
 //! weights = "trained_model.pth"   # .pth (torch.save state dict) or .safetensors
@@ -67,6 +69,9 @@ pub struct MlConfig {
     /// m² s⁻³ (0: no net source; `None`: no limit). See [`crate::budget`].
     #[serde(default)]
     pub max_net_power: Option<f64>,
+    /// Where the model runs: in ml-server (MPMD) or inside every ocean rank.
+    #[serde(default)]
+    pub placement: Placement,
     /// How a forcing above `max_net_power` is brought down to it (`None`: the default,
     /// [`CapBy::Scaling`]); given without `max_net_power` it is an error.
     #[serde(default)]
@@ -74,6 +79,34 @@ pub struct MlConfig {
     pub fullycnn: Option<FullyCnnConfig>,
     pub torchscript: Option<TorchScriptConfig>,
     pub analytic: Option<AnalyticConfig>,
+}
+
+/// `[ml] placement`: where the model runs.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// In `ml-server`, a program of its own beside `ocean-model` in one MPMD launch: a few
+    /// (GPU) ranks serve many CPU ocean ranks.
+    #[default]
+    Server,
+    /// Inside every `ocean-model` rank, on its own box: no second program, no extra cores
+    /// (CPU-only runs, or one GPU per ocean rank).
+    Embedded,
+}
+
+impl Placement {
+    /// The placement the `[ml]` table of `exp` asks for (`server` without `[ml]` or the
+    /// key); only that key is read.
+    pub fn of(exp: &ExperimentFile) -> Result<Placement, MlError> {
+        #[derive(Deserialize)]
+        struct Only {
+            #[serde(default)]
+            placement: Placement,
+        }
+        Ok(exp
+            .section::<Only>("ml")?
+            .map_or(Placement::Server, |o| o.placement))
+    }
 }
 
 /// Which model `[ml] model` selects.
