@@ -22,7 +22,11 @@ fn main() {
         }
     }
     let links_torch = env::var("CARGO_PKG_NAME").is_ok_and(|p| {
-        p == "ml-server" || p == "closure" || p == "eddylink-tests" || p == "analysis"
+        p == "ml-server"
+            || p == "ocean-model"
+            || p == "closure"
+            || p == "eddylink-tests"
+            || p == "analysis"
     });
     if let (true, Ok(libtorch)) = (links_torch, env::var("LIBTORCH")) {
         let lib = Path::new(&libtorch).join("lib");

@@ -34,14 +34,54 @@ struct Incoming {
     extent: (usize, usize, usize, usize),
 }
 
+/// What the run loop asks of the ocean's partner in a coupled run, on top of the forcing
+/// it provides: the ML server over the coupler ([`OceanCoupling`]) or the model run inside
+/// the ocean's own ranks ([`crate::embedded::EmbeddedMl`]).
+pub trait Coupling: ForcingSource {
+    /// Send the static masks (once, at the first step of the run).
+    fn put_masks(&mut self, t: f64, rhs: &Rhs) -> Result<()>;
+    /// Send the surface velocities at the start of the step at time `t`.
+    fn put_surface(&mut self, t: f64, s: &State) -> Result<()>;
+    /// Whether the coupled run can stop and restart at model time `t`: a coupling time of
+    /// every periodic exchange.
+    fn is_restart_time(&self, t: f64) -> bool;
+    /// Say that the ocean stopped on `signal` (after its checkpoint); finalize next.
+    fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()>;
+    /// How long the ocean ranks wait for each other to save a checkpoint after a failure.
+    fn failure_wait(&self) -> std::time::Duration;
+}
+
+/// Whether `t` is a coupling time of every periodic exchange of `config`.
+pub fn is_restart_time(config: &coupler::CouplingConfig, t: f64) -> bool {
+    config.exchanges.iter().all(|e| match e.period {
+        Period::Every(p) => coupler::config::is_multiple(t, p),
+        Period::Static => true,
+    })
+}
+
+/// Half the coupling timeout, at most a minute: how long the ocean ranks wait for each
+/// other to save a checkpoint after a failed exchange (the failed peer ends the job after
+/// the timeout).
+pub fn failure_wait(config: &coupler::CouplingConfig) -> std::time::Duration {
+    std::time::Duration::from_secs_f64((config.timeout_s / 2.0).min(60.0))
+}
+
+/// The received forcing on its way into the model: landing buffers of sx and sy, and the
+/// `[ocean.forcing]` check of every value.
+pub(crate) struct ForcingIntake {
+    rank_box: RankBox,
+    check: ForcingCheck,
+    incoming: Vec<Incoming>,
+}
+
 /// The coupler plus the buffers of the ocean's fields.
 pub struct OceanCoupling {
     cpl: Coupler,
-    rank_box: RankBox,
-    check: ForcingCheck,
+    /// The ocean ranks, for their agreement on bad forcing.
+    comm: mpi::topology::SimpleCommunicator,
     levels: usize,
     sends: Vec<&'static str>,
-    incoming: Vec<Incoming>,
+    intake: ForcingIntake,
     /// Owned-box buffer, [level][j][i].
     out: Vec<f64>,
 }
@@ -72,22 +112,16 @@ impl OceanCoupling {
             RECEIVES.into_iter().filter(|f| named(f, false)).collect();
         cpl.set_start_time(start_s)?;
         cpl.enddef()?;
-        let mut incoming = Vec::new();
+        let mut extents = Vec::new();
         for name in receives {
-            let extent = cpl.recv_extent(name)?;
-            incoming.push(Incoming {
-                name,
-                buf: vec![0.0; extent.0 * extent.1 * extent.2],
-                extent,
-            });
+            extents.push((name, cpl.recv_extent(name)?));
         }
         Ok(OceanCoupling {
+            comm: cpl.local_comm().duplicate(),
             cpl,
-            rank_box: b,
-            check,
             levels,
             sends,
-            incoming,
+            intake: ForcingIntake::new(b, check, extents),
             out: vec![0.0; levels * b.ni * b.nj],
         })
     }
@@ -122,13 +156,105 @@ impl OceanCoupling {
     }
 
     /// Receive sx, sy for time `t` (step `step`) if it is a coupling time; otherwise keep
-    /// the last values. Both fields are received before either is used, so a failed get
-    /// leaves the forcing as it was. Values that are not finite or exceed the bound go
-    /// through the `[ocean.forcing]` policy.
+    /// the last values (see [`ForcingIntake::take`]).
     pub fn get_forcing(&mut self, t: f64, step: u64, forcing: &mut ExternalForcing) -> Result<()> {
+        let cpl = &mut self.cpl;
+        self.intake.take(t, step, forcing, &self.comm, |name, buf| {
+            Ok(cpl.get(name, t, buf)?)
+        })
+    }
+
+    /// The model time the coupled run starts at.
+    pub fn start_time(&self) -> f64 {
+        self.cpl.start_time()
+    }
+
+    /// End the job after an error of this rank's (telling the ML side why).
+    pub fn fail(&mut self, reason: &str) -> ! {
+        self.cpl.fail(reason)
+    }
+
+    /// End the coupling; rank 0 writes the timing table into `dir`.
+    pub fn finalize(&mut self, dir: &Path) -> Result<TimingReport> {
+        Ok(self.cpl.finalize(Some(dir))?)
+    }
+}
+
+impl Coupling for OceanCoupling {
+    fn put_masks(&mut self, t: f64, rhs: &Rhs) -> Result<()> {
+        OceanCoupling::put_masks(self, t, rhs)
+    }
+
+    fn put_surface(&mut self, t: f64, s: &State) -> Result<()> {
+        OceanCoupling::put_surface(self, t, s)
+    }
+
+    fn is_restart_time(&self, t: f64) -> bool {
+        is_restart_time(self.cpl.config(), t)
+    }
+
+    /// Tells the other components that the ocean stopped.
+    fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()> {
+        Ok(self.cpl.stop(signal, reason)?)
+    }
+
+    fn failure_wait(&self) -> std::time::Duration {
+        failure_wait(self.cpl.config())
+    }
+}
+
+/// The coupled forcing: received at coupling times, kept in between.
+impl ForcingSource for OceanCoupling {
+    /// Lets MPI move the sends in flight.
+    fn progress(&mut self) {
+        self.cpl.progress();
+    }
+
+    fn refresh(&mut self, at: StepStart, _: &State, forcing: &mut ExternalForcing) -> Result<()> {
+        self.get_forcing(at.time_s, at.step, forcing)
+    }
+}
+
+impl ForcingIntake {
+    /// Landing buffers for the received fields `extents` ((levels, rows, columns, halo) of
+    /// each).
+    pub(crate) fn new(
+        rank_box: RankBox,
+        check: ForcingCheck,
+        extents: Vec<(&'static str, (usize, usize, usize, usize))>,
+    ) -> Self {
+        let incoming = extents
+            .into_iter()
+            .map(|(name, extent)| Incoming {
+                name,
+                buf: vec![0.0; extent.0 * extent.1 * extent.2],
+                extent,
+            })
+            .collect();
+        ForcingIntake {
+            rank_box,
+            check,
+            incoming,
+        }
+    }
+
+    /// Receive sx, sy for time `t` (step `step`) through `get` (field name, landing buffer
+    /// → whether it was a coupling time) and copy them into `forcing`; off coupling times
+    /// keep the last values. Both fields are received before either is used, so a failed
+    /// get leaves the forcing as it was. Values that are not finite or exceed the bound go
+    /// through the `[ocean.forcing]` policy; every ocean rank (`comm`) stops together when
+    /// one must.
+    pub(crate) fn take(
+        &mut self,
+        t: f64,
+        step: u64,
+        forcing: &mut ExternalForcing,
+        comm: &mpi::topology::SimpleCommunicator,
+        mut get: impl FnMut(&'static str, &mut [f64]) -> Result<bool>,
+    ) -> Result<()> {
         let mut got = [false; 2];
         for (inc, got) in self.incoming.iter_mut().zip(&mut got) {
-            *got = self.cpl.get(inc.name, t, &mut inc.buf)?;
+            *got = get(inc.name, &mut inc.buf)?;
         }
         let mut problem = None;
         for (inc, _) in self.incoming.iter().zip(got).filter(|(_, got)| *got) {
@@ -165,11 +291,7 @@ impl OceanCoupling {
         // Every ocean rank stops together (and so can checkpoint) when any must.
         let mine = problem.is_some() as i32;
         let mut any = 0;
-        self.cpl.local_comm().all_reduce_into(
-            &mine,
-            &mut any,
-            mpi::collective::SystemOperation::max(),
-        );
+        comm.all_reduce_into(&mine, &mut any, mpi::collective::SystemOperation::max());
         match (problem, any) {
             (Some(e), _) => Err(e),
             (None, 0) => Ok(()),
@@ -177,13 +299,6 @@ impl OceanCoupling {
                 "step {step} (t = {t} s): another ocean rank received forcing it cannot use (see its message)"
             ))),
         }
-    }
-
-    /// How long the ocean ranks wait for each other to save a checkpoint after a failed
-    /// exchange: half the coupling timeout, at most a minute (the failed peer ends the job
-    /// after the timeout).
-    pub fn failure_wait(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64((self.cpl.config().timeout_s / 2.0).min(60.0))
     }
 
     /// Logs (or, with policy abort, returns) the bad values of one received field.
@@ -210,48 +325,6 @@ impl OceanCoupling {
                 Ok(())
             }
         }
-    }
-
-    /// The model time the coupled run starts at.
-    pub fn start_time(&self) -> f64 {
-        self.cpl.start_time()
-    }
-
-    /// Whether the coupled run can stop and restart at model time `t`: a coupling time of
-    /// every periodic exchange.
-    pub fn is_restart_time(&self, t: f64) -> bool {
-        self.cpl.config().exchanges.iter().all(|e| match e.period {
-            Period::Every(p) => coupler::config::is_multiple(t, p),
-            Period::Static => true,
-        })
-    }
-
-    /// Tell the other components that the ocean stopped on `signal` (after its checkpoint);
-    /// finalize next.
-    pub fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()> {
-        Ok(self.cpl.stop(signal, reason)?)
-    }
-
-    /// End the job after an error of this rank's (telling the ML side why).
-    pub fn fail(&mut self, reason: &str) -> ! {
-        self.cpl.fail(reason)
-    }
-
-    /// End the coupling; rank 0 writes the timing table into `dir`.
-    pub fn finalize(&mut self, dir: &Path) -> Result<TimingReport> {
-        Ok(self.cpl.finalize(Some(dir))?)
-    }
-}
-
-/// The coupled forcing: received at coupling times, kept in between.
-impl ForcingSource for OceanCoupling {
-    /// Lets MPI move the sends in flight.
-    fn progress(&mut self) {
-        self.cpl.progress();
-    }
-
-    fn refresh(&mut self, at: StepStart, _: &State, forcing: &mut ExternalForcing) -> Result<()> {
-        self.get_forcing(at.time_s, at.step, forcing)
     }
 }
 

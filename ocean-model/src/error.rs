@@ -39,6 +39,9 @@ pub enum OceanError {
     /// The forcing received from the ML side is not usable (policy abort).
     #[error("bad ML forcing: {0}")]
     BadForcing(String),
+    /// The model run inside the ocean ranks (`[ml] placement = "embedded"`) failed.
+    #[error("{0}")]
+    Embedded(String),
     /// Error reported by the coupling library, kept whole (whether it is collective, which
     /// peer failed): see [`coupler::CouplerError`].
     #[error("coupler: {0}")]
@@ -49,6 +52,21 @@ pub enum OceanError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl OceanError {
+    /// Whether every ocean rank has this error, agreed among them (and so each can end
+    /// without aborting the job): an unstable state, forcing the ranks refused together,
+    /// an embedded model failure they agreed on, a collective coupler error.
+    pub fn is_collective(&self) -> bool {
+        match self {
+            OceanError::Unstable { .. } | OceanError::BadForcing(_) | OceanError::Embedded(_) => {
+                true
+            }
+            OceanError::Coupler(e) => e.is_collective(),
+            _ => false,
+        }
+    }
 }
 
 /// Result alias for the crate.

@@ -36,7 +36,10 @@
 //!   [`physics::forcing::ForcingSource`], where it comes from (none, the coupler, later an
 //!   in-process model);
 //! * [`timestepper`]: RK4, written once for every forcing source;
-//! * [`coupled`]: the coupler and the ocean's fields, a forcing source;
+//! * [`coupled`]: the coupler and the ocean's fields, a forcing source, and the
+//!   [`coupled::Coupling`] hooks the run loop calls;
+//! * [`embedded`]: `[ml] placement = "embedded"`, ml-server's engine inside every ocean
+//!   rank, the exchanges through the coupler's loopback;
 //! * [`simulation`]: the loop, with output schedules, the stability check and the
 //!   checkpoints of a run that stops early;
 //! * [`diagnostics`], [`output`], [`checkpoint`], [`progress`], [`bench`], [`error`].
@@ -49,6 +52,7 @@ pub mod config;
 pub mod coupled;
 pub mod diagnostics;
 pub mod domain;
+pub mod embedded;
 pub mod error;
 pub mod field;
 pub mod grid;

@@ -21,7 +21,9 @@ use experiment::fault::{Faults, Point};
 use experiment::{logging, rundir, ExperimentFile, RunConfig};
 use mpi::traits::*;
 
+use ml_server::config::Placement;
 use ocean_model::coupled::{OceanCoupling, COMPONENT};
+use ocean_model::embedded::EmbeddedMl;
 use ocean_model::simulation::{Simulation, Stopped};
 use ocean_model::startup::{self, Overrides, Start};
 
@@ -99,10 +101,12 @@ fn main() -> ExitCode {
     if let Err(e) = coupler::signals::install() {
         coupler::say!("warning: cannot handle stop signals ({e}): they will kill the run");
     }
+    let watchdog = coupler::launch::init_watchdog(COMPONENT);
     let Some(universe) = mpi::initialize() else {
         coupler::say!("error: MPI was already initialised");
         return ExitCode::FAILURE;
     };
+    watchdog.initialised();
     let world = universe.world();
     logging::init_logging(world.rank() == 0);
 
@@ -128,7 +132,8 @@ fn main() -> ExitCode {
                     e.downcast_ref::<ocean_model::OceanError>(),
                     Some(ocean_model::OceanError::Unstable { .. })
                 );
-            if world.rank() == 0 || !same_on_every_rank {
+            let reported_elsewhere = e.is::<ocean_model::embedded::ReportedElsewhere>();
+            if (world.rank() == 0 || !same_on_every_rank) && !reported_elsewhere {
                 coupler::say!("error: {}", chain(&e));
             }
             if e.is::<ConfigProblem>() {
@@ -182,6 +187,26 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
     };
     let path = cli.config.as_deref().unwrap_or(Path::new(""));
     let started = Instant::now();
+    // `[ml] placement = "embedded"`: the ocean runs the model itself, alone in the launch.
+    let embedded = match &coupling {
+        None => false,
+        Some(_) => {
+            let placement = ExperimentFile::load(path)
+                .map_err(|e| e.to_string())
+                .and_then(|exp| Placement::of(&exp).map_err(|e| e.to_string()));
+            match placement {
+                Ok(p) => p == Placement::Embedded,
+                Err(reason) => {
+                    return Err(
+                        match launch::join(world, COMPONENT, Intent::Failed(&reason)) {
+                            Err(e) => bad(&e),
+                            Ok(_) => bad(&reason),
+                        },
+                    )
+                }
+            }
+        }
+    };
 
     match coupling {
         None => {
@@ -194,7 +219,48 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             continue_to_the_end(&mut sim, cli.steps.is_some(), &run)?;
             log_start(&sim, "standalone");
             let done = sim.run(None)?;
-            write_summary(&sim, &done, started, None);
+            write_summary(&sim, &done, started, "standalone", None);
+            if let Some(stopped) = done.stopped {
+                return Err(stopped.into());
+            }
+        }
+        Some(_) if embedded => {
+            launch::join(world, COMPONENT, Intent::Alone(path)).map_err(|e| bad(&e))?;
+            let exp = ExperimentFile::load(path).map_err(|e| bad(&e))?;
+            let ml = ml_server::startup::prepare_model(&exp, None).map_err(|e| bad(&e))?;
+            if ml.analysis.is_some() {
+                return Err(bad(&format!(
+                    "{}: [analysis] runs in ml-server only for now: set [ml] placement = \"server\", or remove [analysis]",
+                    path.display()
+                )));
+            }
+            let run_dir = setup.plan.run_dir.clone();
+            let levels = setup.params.levels;
+            start_run_dir(world.rank() == 0, path, &run_dir);
+            let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
+            let comm = world.duplicate();
+            let mut sim = Simulation::new(setup, comm.duplicate())?;
+            sim.faults = faults;
+            continue_to_the_end(&mut sim, cli.steps.is_some(), &run)?;
+            let (b, start, check) = (sim.domain.rank_box, sim.time(), sim.forcing_check);
+            coupler::loopback::abort_job_on_panic();
+            let mut embedded = EmbeddedMl::new(&comm, ml, b, levels, start, check)?;
+            log_start(&sim, "coupled, embedded ML");
+            let done = match sim.run(Some(&mut embedded)) {
+                Ok(done) => done,
+                // Every rank has the error: each says it and ends.
+                Err(e) if e.is_collective() => return Err(e.into()),
+                // Only this rank may know: the others could wait on it for ever.
+                Err(e) => {
+                    coupler::say!("error: {e:#}");
+                    coupler::loopback::abort_job(1)
+                }
+            };
+            let timing = embedded.finish()?;
+            if sim.domain.is_root() {
+                tracing::info!("embedded timings (rank 0):\n{}", timing.table());
+            }
+            write_summary(&sim, &done, started, "embedded", Some(timing.total_s()));
             if let Some(stopped) = done.stopped {
                 return Err(stopped.into());
             }
@@ -249,7 +315,8 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             if sim.domain.is_root() {
                 tracing::info!("coupling timings:\n{}", report.table());
             }
-            write_summary(&sim, &done, started, Some(&report));
+            let coupling_s = report.fields.iter().map(|f| f.seconds).sum::<f64>();
+            write_summary(&sim, &done, started, "coupled", Some(coupling_s));
             if let Some(stopped) = done.stopped {
                 return Err(stopped.into());
             }
@@ -297,7 +364,8 @@ fn write_summary(
     sim: &Simulation,
     done: &ocean_model::simulation::Summary,
     started: Instant,
-    coupling: Option<&coupler::TimingReport>,
+    mode: &str,
+    coupling_s: Option<f64>,
 ) {
     if !sim.domain.is_root() {
         return;
@@ -305,10 +373,9 @@ fn write_summary(
     let wall = started.elapsed().as_secs_f64();
     let simulated = done.steps as f64 * sim.params.dt;
     let sypd = simulated / (365.0 * 86_400.0) / (wall / 86_400.0);
-    let coupling_s = coupling.map(|r| r.fields.iter().map(|f| f.seconds).sum::<f64>());
     let summary = serde_json::json!({
         "status": done.stopped.as_ref().map_or("completed".to_string(), |s| format!("stopped by {}", s.signal)),
-        "mode": if coupling.is_some() { "coupled" } else { "standalone" },
+        "mode": mode,
         "grid": [sim.params.nx, sim.params.ny],
         "ocean_ranks": sim.domain.decomp.size(),
         "dt_s": sim.params.dt,

@@ -15,7 +15,7 @@ use experiment::fault::{Faults, Point};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{ForcingCheck, OutputPlan, Setup};
-use crate::coupled::OceanCoupling;
+use crate::coupled::Coupling;
 use crate::domain::Domain;
 use crate::error::{OceanError, Result};
 use crate::grid::Decomposition;
@@ -129,7 +129,7 @@ impl Simulation {
 
     /// Run the planned number of steps, writing output on its schedules; a stop signal
     /// ends it early at a step the ranks agree on, after a checkpoint of that step.
-    pub fn run(&mut self, mut coupling: Option<&mut OceanCoupling>) -> Result<Summary> {
+    pub fn run(&mut self, mut coupling: Option<&mut (dyn Coupling + '_)>) -> Result<Summary> {
         let root = self.domain.is_root();
         let run_dir = self.plan.run_dir.clone();
         std::fs::create_dir_all(&run_dir).map_err(|source| OceanError::Io {
@@ -185,7 +185,7 @@ impl Simulation {
 
     /// One time step: put the surface fields, step (receiving the forcing inside the first
     /// RK4 stage), count it.
-    fn coupled_step(&mut self, mut coupling: Option<&mut OceanCoupling>) -> Result<()> {
+    fn coupled_step(&mut self, mut coupling: Option<&mut (dyn Coupling + '_)>) -> Result<()> {
         let at = StepStart {
             step: self.step,
             time_s: self.time(),

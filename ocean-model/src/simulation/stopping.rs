@@ -11,7 +11,7 @@ use mpi::traits::*;
 
 use super::Simulation;
 use crate::checkpoint;
-use crate::coupled::OceanCoupling;
+use crate::coupled::Coupling;
 use crate::error::Result;
 
 /// A run that stopped early on a signal, after saving a checkpoint.
@@ -45,7 +45,7 @@ impl Simulation {
     /// the step is one to stop at: any step of a standalone run; in a coupled run a
     /// coupling time of every exchange, from which the coupled restart is allowed.
     /// Collective (one small all-reduce) at those steps.
-    pub(super) fn agreed_stop(&self, coupling: Option<&OceanCoupling>) -> Option<Signal> {
+    pub(super) fn agreed_stop(&self, coupling: Option<&(dyn Coupling + '_)>) -> Option<Signal> {
         if coupling.is_some_and(|c| !c.is_restart_time(self.time())) {
             return None;
         }
@@ -58,7 +58,7 @@ impl Simulation {
     pub(super) fn stop_on(
         &mut self,
         signal: Signal,
-        coupling: Option<&mut OceanCoupling>,
+        coupling: Option<&mut (dyn Coupling + '_)>,
     ) -> Result<Stopped> {
         let root = self.domain.is_root();
         if root {
