@@ -253,3 +253,36 @@ fn a_relaunch_keeps_the_earlier_logs_and_config() {
     let now = std::fs::read_to_string(run.join("config.toml")).expect("the config copy");
     assert!(now.contains("timeout = \"60s\""), "{now}");
 }
+
+/// A program of the launch that dies before MPI_Init (here `false`, as a binary that
+/// cannot load its shared libraries does) left the others spinning in MPI_Init for ever
+/// under MPICH's Hydra: the watchdog ends them after EDDYLINK_INIT_TIMEOUT, saying why.
+#[test]
+fn a_program_that_dies_before_mpi_init_does_not_leave_the_others_waiting() {
+    let dir = scratch_dir("launch-no-mpi-init");
+    let cfg = experiment(&dir, "exp.toml", |t| t);
+    let Some(false_bin) = ["/bin/false", "/usr/bin/false"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eddylink_tests::skip::skip("no /bin/false to stand for a program that never starts MPI");
+        return;
+    };
+    let mut cmd = mpiexec();
+    cmd.args(["-n", "1"])
+        .arg(workspace_bin("ml-server"))
+        .args(["--config", &cfg])
+        .args([":", "-n", "1", false_bin])
+        .env("EDDYLINK_INIT_TIMEOUT", "5");
+    let out = run_with_limit(cmd, &dir, LIMIT);
+    assert!(!out.timed_out(), "the launch hung:\n{}", out.output());
+    assert!(!out.succeeded());
+    // Open MPI's mpirun ends the job itself when a process exits before MPI_Init.
+    let flavour_ends_it = out.elapsed < Duration::from_secs(4);
+    assert!(
+        flavour_ends_it || out.output().contains("MPI_Init did not return within 5 s"),
+        "{}",
+        out.output()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
