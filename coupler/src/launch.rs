@@ -58,6 +58,60 @@ impl Intent<'_> {
 /// How long discovery waits for every rank when this rank has no `[coupling] timeout`.
 pub const DISCOVERY_WAIT: Duration = Duration::from_secs(120);
 
+/// The environment variable that sets how long `MPI_Init` may take (seconds) before
+/// [`init_watchdog`] ends the program.
+pub const INIT_TIMEOUT_ENV: &str = "EDDYLINK_INIT_TIMEOUT";
+
+/// Armed before `MPI_Init`; [`InitWatchdog::initialised`] disarms it.
+pub struct InitWatchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl InitWatchdog {
+    /// `MPI_Init` returned: the watchdog stands down.
+    pub fn initialised(self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Ends this program when `MPI_Init` has not returned after [`DISCOVERY_WAIT`] (or
+/// `EDDYLINK_INIT_TIMEOUT` seconds). A program of the launch that dies before it starts MPI
+/// (a shared library it cannot load, a wrong path) leaves the others in `MPI_Init`, where
+/// MPICH's Hydra lets them spin for ever: this says why and exits instead, which ends the
+/// job.
+pub fn init_watchdog(component: &'static str) -> InitWatchdog {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let limit = std::env::var(INIT_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(DISCOVERY_WAIT, Duration::from_secs_f64);
+    let flag = done.clone();
+    let started = Instant::now();
+    let spawned = std::thread::Builder::new()
+        .name("mpi-init-watchdog".into())
+        .spawn(move || {
+            while started.elapsed() < limit {
+                if flag.load(std::sync::atomic::Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if !flag.load(std::sync::atomic::Ordering::Acquire) {
+                crate::say!(
+                    "error: component '{component}': MPI_Init did not return within {:.0} s: \
+                     another program of this launch probably died before starting MPI (look \
+                     for 'error while loading shared libraries' or 'not found' above); ending \
+                     this one ({INIT_TIMEOUT_ENV} sets the limit)",
+                    limit.as_secs_f64()
+                );
+                std::process::exit(1);
+            }
+        });
+    if spawned.is_err() {
+        crate::say!("warning: cannot start the MPI_Init watchdog: a launch that fails may hang");
+    }
+    InitWatchdog(done)
+}
+
 /// Whether an MPI launcher (Hydra, srun, PMIx, Open MPI) started this process, so that peers
 /// may be waiting for it in `MPI_Init`: a program that exits early then joins first.
 pub fn under_launcher() -> bool {

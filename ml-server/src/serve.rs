@@ -39,10 +39,12 @@ pub fn serve(file: &Path, weights: Option<&Path>) -> ExitCode {
     if let Err(e) = signals::install() {
         coupler::say!("ml-server: warning: cannot handle stop signals ({e}): they will kill it");
     }
+    let watchdog = coupler::launch::init_watchdog(COMPONENT);
     let Some(universe) = mpi::initialize() else {
         coupler::say!("ml-server: MPI was already initialised");
         return ExitCode::FAILURE;
     };
+    watchdog.initialised();
     match serve_with(&universe, file, weights) {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(signal)) => ExitCode::from(signal.exit_code()),
