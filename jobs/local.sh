@@ -4,7 +4,8 @@
 #   jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--weights FILE] [--dry-run]
 #
 # OCEAN_RANKS CPU ranks run the ocean (it scales with cores: give it most of them);
-# ML_RANKS ranks run the ML server (one per GPU is typical; 1 is plenty on a CPU).
+# ML_RANKS ranks run the ML server (one per GPU is typical; 1 is plenty on a CPU); with
+# [ml] placement = "embedded" the ocean ranks run the model themselves and ML_RANKS is unused.
 # A config without a [coupling] table runs the ocean alone. --weights is passed to
 # ml-server (it replaces [ml.fullycnn] weights or [ml.torchscript] file). --dry-run prints
 # the exact command and runs nothing. Binaries come from target/release (EDDYLINK_BIN_DIR
@@ -54,8 +55,14 @@ read -r -a flags <<< "$flags"
 [ -z "$weights" ] || [ -r "$weights" ] || { echo "jobs/local.sh: cannot read --weights file $weights" >&2; exit 2; }
 bin=${EDDYLINK_BIN_DIR:-$root/target/release}
 
+# [ml] placement = "embedded": every ocean rank runs the model, and no ml-server is launched.
+placement=$(awk '/^[[:space:]]*\[/ { table = $0; gsub(/[[:space:]]/, "", table) }
+  table == "[ml]" && /^[[:space:]]*placement[[:space:]]*=/ { sub(/#.*/, ""); gsub(/[" \t]/, ""); sub(/.*=/, ""); print }' "$config")
 cmd=("$mpiexec" "${flags[@]}" -n "$ocean_ranks" "$bin/ocean-model" --config "$config")
-if grep -Eq '^[[:space:]]*\[coupling\]' "$config"; then
+if [ "$placement" = embedded ]; then
+  [ -z "$weights" ] || { echo "jobs/local.sh: --weights goes to ml-server, but $config has [ml] placement = \"embedded\": set the weights in its [ml] table" >&2; exit 2; }
+  echo "jobs/local.sh: [ml] placement = \"embedded\": $ocean_ranks ocean rank(s), each running the model; no ml-server" >&2
+elif grep -Eq '^[[:space:]]*\[coupling\]' "$config"; then
   cmd+=(: -n "$ml_ranks" "$bin/ml-server" --config "$config" ${weights:+--weights "$weights"})
 elif [ -n "$weights" ]; then
   echo "jobs/local.sh: --weights given but $config has no [coupling] table: no ml-server runs" >&2; exit 2

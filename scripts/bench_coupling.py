@@ -6,9 +6,10 @@
     .venv/bin/python scripts/bench_coupling.py soak [--steps 10000]
 
 overhead: the 128² double gyre on 2 ocean ranks, coupled at every step (u, v out; sx, sy
-back) to 1 ml-server rank running the analytic zero model, against the same ocean
-standalone. Runs alternate (standalone, coupled, standalone, …) so that both see the
-same machine; the overhead is the ratio of median wall times.
+back) to the analytic zero model, in 1 ml-server rank (server) and inside every ocean rank
+([ml] placement = "embedded"), against the same ocean standalone. Runs alternate
+(standalone, server, embedded, standalone, …) so that all see the same machine; the
+overhead is the ratio of median wall times.
 
 split: the same ocean coupled every hour to GZ21's FullyCNN on the CPU (weights from
 ../shared/gz21, or EDDYLINK_ML_WEIGHTS): wall time split into ocean compute, time in the
@@ -75,7 +76,7 @@ def without_tables(text: str, prefixes: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def overhead_configs(work: Path, days: int, lag: bool = False) -> tuple[Path, Path]:
+def overhead_configs(work: Path, days: int, lag: bool = False) -> tuple[Path, Path, Path]:
     text = (ROOT / "configs" / "double_gyre_64.toml").read_text()
     text = set_key(text, "duration", f'"{days}d"')
     text = set_key(text, "output_dir", f'"{work}"')
@@ -104,9 +105,11 @@ def overhead_configs(work: Path, days: int, lag: bool = False) -> tuple[Path, Pa
         )
     coupled = set_key(text, "name", '"coupled"')
     alone = without_tables(set_key(text, "name", '"standalone"'), ["coupling", "ml"])
-    paths = (work / "coupled.toml", work / "standalone.toml")
+    embedded = set_key(text, "name", '"embedded"').replace("[ml]\n", '[ml]\nplacement = "embedded"\n', 1)
+    paths = (work / "coupled.toml", work / "standalone.toml", work / "embedded.toml")
     paths[0].write_text(coupled)
     paths[1].write_text(alone)
+    paths[2].write_text(embedded)
     return paths
 
 
@@ -122,31 +125,37 @@ def read_json(path: Path) -> dict:
 
 def overhead(args) -> None:
     work = Path(tempfile.mkdtemp(prefix="eddylink-bench-"))
-    coupled, alone = overhead_configs(work, args.days, args.lag)
+    coupled, alone, embedded = overhead_configs(work, args.days, args.lag)
     b, m = bins(), mpiexec()
-    walls = {"standalone": [], "coupled": []}
-    shares = []
+    walls = {"standalone": [], "server": [], "embedded": []}
+    shares = {"server": [], "embedded": []}
+    n = str(args.ocean_ranks)
     for k in range(args.repeats):
-        n = str(args.ocean_ranks)
         run([m, "-n", n, str(b / "ocean-model"), "--config", str(alone)])
         walls["standalone"].append(read_json(work / "standalone" / "summary.json")["wall_s"])
         run([m, "-n", n, str(b / "ocean-model"), "--config", str(coupled),
              ":", "-n", "1", str(b / "ml-server"), "--config", str(coupled)])
-        s = read_json(work / "coupled" / "summary.json")
-        walls["coupled"].append(s["wall_s"])
-        shares.append(s["coupling_share"])
+        run([m, "-n", n, str(b / "ocean-model"), "--config", str(embedded)])
+        for mode, name in (("server", "coupled"), ("embedded", "embedded")):
+            s = read_json(work / name / "summary.json")
+            walls[mode].append(s["wall_s"])
+            shares[mode].append(s["coupling_share"])
         print(f"repeat {k + 1}: standalone {walls['standalone'][-1]:.2f} s, "
-              f"coupled {walls['coupled'][-1]:.2f} s", flush=True)
+              f"server {walls['server'][-1]:.2f} s, embedded {walls['embedded'][-1]:.2f} s",
+              flush=True)
     steps = read_json(work / "coupled" / "summary.json")["steps"]
-    a, c = statistics.median(walls["standalone"]), statistics.median(walls["coupled"])
+    med = {mode: statistics.median(w) for mode, w in walls.items()}
+    a = med["standalone"]
     print(f"128² × {args.days} d = {steps} steps on {args.ocean_ranks} ocean rank(s), coupled "
           f"every step (u, v → ml; sx, sy → ocean{', lagged one step' if args.lag else ''}) "
-          f"to 1 ml-server rank (analytic zero)")
-    print(f"standalone median {a:.2f} s, coupled median {c:.2f} s: "
-          f"overhead {100 * (c / a - 1):+.1f} %")
-    print(f"coupled runs: {100 * statistics.median(shares):.1f} % of the ocean's wall time "
-          f"in put + waiting in get (median)")
-    print(f"per step: standalone {1e3 * a / steps:.3f} ms, coupled {1e3 * c / steps:.3f} ms")
+          f"to the analytic zero model: in 1 ml-server rank (server) or in every ocean rank "
+          f"(embedded)")
+    print("| mode | median wall (s) | over standalone | ms per step | coupling share |")
+    print("|---|---|---|---|---|")
+    for mode in ("standalone", "server", "embedded"):
+        share = f"{100 * statistics.median(shares[mode]):.1f} %" if mode in shares else "–"
+        print(f"| {mode} | {med[mode]:.2f} | {100 * (med[mode] / a - 1):+.1f} % | "
+              f"{1e3 * med[mode] / steps:.3f} | {share} |")
     shutil.rmtree(work)
 
 
