@@ -74,7 +74,14 @@ mod tests {
     /// The piecewise copies give the whole slice back, for lengths around the piece size.
     #[test]
     fn f32_copies_in_pieces_keep_every_value_in_order() {
-        for n in [0, 1, COPY_PIECE - 1, COPY_PIECE, COPY_PIECE + 1, 5 * COPY_PIECE + 7] {
+        for n in [
+            0,
+            1,
+            COPY_PIECE - 1,
+            COPY_PIECE,
+            COPY_PIECE + 1,
+            5 * COPY_PIECE + 7,
+        ] {
             let src: Vec<f32> = (0..n).map(|k| k as f32 * 0.5 - 3.0).collect();
             let mut wire = vec![9.0f32];
             f32::extend_wire(&mut wire, &src);
