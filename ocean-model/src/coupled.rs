@@ -66,6 +66,9 @@ pub fn failure_wait(config: &coupler::CouplingConfig) -> std::time::Duration {
     std::time::Duration::from_secs_f64((config.timeout_s / 2.0).min(60.0))
 }
 
+/// (levels, rows, columns, halo) of a received array.
+pub(crate) type Extent = (usize, usize, usize, usize);
+
 /// The received forcing on its way into the model: landing buffers of sx and sy, and the
 /// `[ocean.forcing]` check of every value.
 pub(crate) struct ForcingIntake {
@@ -221,7 +224,7 @@ impl ForcingIntake {
     pub(crate) fn new(
         rank_box: RankBox,
         check: ForcingCheck,
-        extents: Vec<(&'static str, (usize, usize, usize, usize))>,
+        extents: Vec<(&'static str, Extent)>,
     ) -> Self {
         let incoming = extents
             .into_iter()
