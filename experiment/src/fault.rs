@@ -15,7 +15,9 @@
 //! number counted from 1 (what it counts is the component's choice: the ocean counts
 //! steps, the ML server coupling calls), or `init` (before enddef). Every MPI launcher
 //! passes the environment to all ranks, so the component name picks who fails; add
-//! `/RANK` to the component (`ml/1:kill@2`) to fail one rank of it only.
+//! `/RANK` to the component (`ml/1:kill@2`) to fail one rank of it only. With `[ml]
+//! placement = "embedded"` the `ml` faults act on the model inside the ocean ranks (`/RANK`
+//! is then the ocean rank).
 
 use std::fmt;
 

@@ -399,8 +399,13 @@ fn write_summary(
         done.steps,
         simulated / 86_400.0,
         coupling_s.map_or(String::new(), |c| format!(
-            ", {:.1} % of the time in coupling (put + waiting in get)",
-            100.0 * c / wall
+            ", {:.1} % of the time in {}",
+            100.0 * c / wall,
+            if mode == "embedded" {
+                "the exchanges and the model"
+            } else {
+                "coupling (put + waiting in get)"
+            }
         )),
         path.display()
     );
