@@ -15,26 +15,30 @@
 
 use std::path::{Path, PathBuf};
 
-use coupler::{Coupler, Region};
+use coupler::Region;
+use mpi::topology::{Communicator, SimpleCommunicator};
 use tch::{Device, Tensor};
 
 use crate::comm::Mpi;
 use crate::config::AnalysisConfig;
 use crate::{Analysis, AnalysisError, Geometry};
 
-/// One ML rank's analysis in a coupled run.
+/// One ML rank's analysis in a coupled run (or one ocean rank's, in the embedded mode).
 pub struct Session {
     analysis: Analysis,
+    /// The ranks that share the analysis, each with a strip of rows.
+    comm: SimpleCommunicator,
     run_dir: PathBuf,
     end_s: f64,
 }
 
 impl Session {
-    /// Builds the analysis of this rank's `region` (received with `halo`) on `device`, and
-    /// reloads the saved state when the run restarts (`cpl.start_time() > 0`).
+    /// Builds the analysis of this rank's `region` (received with `halo`) on `device`, shared
+    /// by the ranks of `comm`, and reloads the saved state when the run restarts at
+    /// `t0 > 0` (the coupled start time, [`coupler::Coupler::start_time`]). Collective.
     pub fn start(
         config: AnalysisConfig,
-        cpl: &Coupler,
+        (comm, t0): (&SimpleCommunicator, f64),
         (nx, ny, region, halo): (usize, usize, Region, usize),
         device: Device,
         run_dir: &Path,
@@ -47,9 +51,8 @@ impl Session {
             nj: region.nj,
             halo,
         };
-        let several = mpi::topology::Communicator::size(cpl.local_comm()) > 1;
+        let several = comm.size() > 1;
         let mut analysis = Analysis::new(config, geometry, device, several)?;
-        let t0 = cpl.start_time();
         if t0 > 0.0 {
             analysis.restore(run_dir, t0)?;
             tracing::info!(
@@ -59,6 +62,7 @@ impl Session {
         }
         Ok(Self {
             analysis,
+            comm: comm.duplicate(),
             run_dir: run_dir.to_path_buf(),
             end_s,
         })
@@ -68,12 +72,11 @@ impl Session {
     /// one), then a save when `t` is a restart point.
     pub fn after_put(
         &mut self,
-        cpl: &Coupler,
         t: f64,
         input: &Tensor,
         forcing: &Tensor,
     ) -> Result<(), AnalysisError> {
-        let ranks = Mpi(cpl.local_comm());
+        let ranks = Mpi(&self.comm);
         self.analysis.update(t, input, forcing, &ranks)?;
         if self.analysis.config().saves_at(t) {
             self.analysis.save(&self.run_dir, t, &ranks)?;
@@ -83,8 +86,8 @@ impl Session {
 
     /// The ocean stopped before coupling time `t` (its checkpoint holds `t`): save for a
     /// restart at `t`.
-    pub fn stopped_at(&self, cpl: &Coupler, t: f64) -> Result<(), AnalysisError> {
-        self.analysis.save(&self.run_dir, t, &Mpi(cpl.local_comm()))
+    pub fn stopped_at(&self, t: f64) -> Result<(), AnalysisError> {
+        self.analysis.save(&self.run_dir, t, &Mpi(&self.comm))
     }
 
     /// The run failed at coupling time `t` — `t` being the time of the ocean's checkpoint of
@@ -93,13 +96,8 @@ impl Session {
     /// when every ML rank gets here, so that the save's collectives cannot wait for a rank
     /// that failed: `every_rank` (the ocean's failure notice reaches every ML rank) or a
     /// single ML rank. Returns whether it saved.
-    pub fn failed_at(
-        &self,
-        cpl: &Coupler,
-        t: f64,
-        every_rank: bool,
-    ) -> Result<bool, AnalysisError> {
-        let ranks = Mpi(cpl.local_comm());
+    pub fn failed_at(&self, t: f64, every_rank: bool) -> Result<bool, AnalysisError> {
+        let ranks = Mpi(&self.comm);
         if !every_rank && crate::comm::Ranks::size(&ranks) > 1 {
             return Ok(false);
         }
@@ -108,9 +106,9 @@ impl Session {
     }
 
     /// The end of the run: the final save, and the cost per sample in the log.
-    pub fn finish(&self, cpl: &Coupler) -> Result<(), AnalysisError> {
+    pub fn finish(&self) -> Result<(), AnalysisError> {
         self.analysis
-            .save(&self.run_dir, self.end_s, &Mpi(cpl.local_comm()))?;
+            .save(&self.run_dir, self.end_s, &Mpi(&self.comm))?;
         let n = self.analysis.samples();
         tracing::info!(
             "analysis: {n} samples in {}, {:.2} ms per sample on this rank",

@@ -186,7 +186,7 @@ fn serve_enddefined(
     let mut insitu = match analysis {
         Some((config, run_dir)) => Some(Session::start(
             config,
-            cpl,
+            (cpl.local_comm(), cpl.start_time()),
             (nx, ny, region, plan.halo),
             device,
             &run_dir,
@@ -197,11 +197,11 @@ fn serve_enddefined(
     let mut reached = Reached::default();
     let served = serve_times(cpl, &mut engine, faults, insitu.as_mut(), &mut reached);
     match (&served, &insitu) {
-        (Ok(Served { stopped: None, .. }), Some(a)) => a.finish(cpl)?,
+        (Ok(Served { stopped: None, .. }), Some(a)) => a.finish()?,
         (Err(e), Some(a)) => {
             // The ocean saves its last completed step: keep the analysis of that time too.
             if let Some((t, every_rank)) = reached.restart_point(e) {
-                if a.failed_at(cpl, t, every_rank)? {
+                if a.failed_at(t, every_rank)? {
                     tracing::warn!("ml: analysis saved for a restart at t = {t} s");
                 }
             }
@@ -268,7 +268,7 @@ fn serve_times(
                 }
                 let stopped = Some(signals::requested().unwrap_or(signal));
                 if let Some(a) = &insitu {
-                    a.stopped_at(cpl, t)?;
+                    a.stopped_at(t)?;
                 }
                 log_budget(engine, rank as usize);
                 return Ok(Served { calls, stopped });
@@ -296,7 +296,7 @@ fn serve_times(
         reached.sent = Some(t);
         // After the puts: the ocean has its forcing while the analysis reads the tensors.
         if let Some(a) = insitu.as_deref_mut() {
-            engine.with_tensors(|input, forcing| a.after_put(cpl, t, input, forcing))??;
+            engine.with_tensors(|input, forcing| a.after_put(t, input, forcing))??;
         }
     }
     log_budget(engine, rank as usize);
