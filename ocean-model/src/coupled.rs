@@ -45,8 +45,9 @@ pub trait Coupling: ForcingSource {
     /// Whether the coupled run can stop and restart at model time `t`: a coupling time of
     /// every periodic exchange.
     fn is_restart_time(&self, t: f64) -> bool;
-    /// Say that the ocean stopped on `signal` (after its checkpoint); finalize next.
-    fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()>;
+    /// Say that the ocean stopped on `signal` at model time `t` (after its checkpoint of
+    /// `t`); finalize next.
+    fn stop(&mut self, t: f64, signal: coupler::signals::Signal, reason: &str) -> Result<()>;
     /// How long the ocean ranks wait for each other to save a checkpoint after a failure.
     fn failure_wait(&self) -> std::time::Duration;
 }
@@ -197,7 +198,7 @@ impl Coupling for OceanCoupling {
     }
 
     /// Tells the other components that the ocean stopped.
-    fn stop(&mut self, signal: coupler::signals::Signal, reason: &str) -> Result<()> {
+    fn stop(&mut self, _: f64, signal: coupler::signals::Signal, reason: &str) -> Result<()> {
         Ok(self.cpl.stop(signal, reason)?)
     }
 

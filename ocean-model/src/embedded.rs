@@ -16,9 +16,16 @@
 //! device choice, precision, seed (seed + ocean rank), stochastic mode, masks and power cap,
 //! the cap's power summed over the ocean ranks. The ocean ranks agree after every model
 //! call, so an error inside the engine on one rank ends every rank with the reason.
+//!
+//! `[analysis]` runs here as in ml-server ([`analysis::session::Session`]): fed after the
+//! forcing of each coupling time has been put, saved on the ocean's checkpoint schedule, on
+//! a stop signal and after a failure that every rank shares. Its zonal spectra need whole
+//! rows, so the ocean is then split into strips of rows ([`strips_for_analysis`]).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use analysis::session::Session;
 use coupler::loopback::Loopback;
 use coupler::{CouplingConfig, Region};
 use experiment::fault::{Faults, Point};
@@ -61,6 +68,33 @@ pub struct EmbeddedMl {
     engine_s: f64,
     /// Seconds in the ranks' agreement after each model call.
     agree_s: f64,
+    /// The in-situ analysis of `[analysis]`, if any.
+    insitu: Option<Insitu>,
+}
+
+/// The analysis of this rank's strip, and whether it failed (its state may then be half
+/// updated: it is not saved).
+struct Insitu {
+    session: Session,
+    failed: bool,
+}
+
+/// The px × py layout the embedded mode needs: with `[analysis]`, strips of whole rows
+/// (1 × ranks) when `[ocean.parallel]` leaves the layout free; otherwise `layout` as given.
+/// A layout that cuts rows is refused, naming the keys.
+pub fn strips_for_analysis(
+    layout: Option<(usize, usize)>,
+    analysis: bool,
+    ranks: usize,
+) -> std::result::Result<Option<(usize, usize)>, String> {
+    match layout {
+        _ if !analysis => Ok(layout),
+        None => Ok(Some((1, ranks))),
+        Some((1, py)) => Ok(Some((1, py))),
+        Some((px, py)) => Err(format!(
+            "[analysis] in the embedded mode needs the ocean split into strips of whole rows              (its zonal spectra take whole rows), but [ocean.parallel] px = {px}, py = {py}:              set px = 1, or leave both out"
+        )),
+    }
 }
 
 /// The time of the embedded mode, for the log and `summary.json`.
@@ -104,15 +138,17 @@ impl EmbeddedTiming {
 
 impl EmbeddedMl {
     /// Loads the model of `ml` on this rank (device, weights, transforms) and sets up the
-    /// exchanges of `ml.coupling` on `comm`, each rank's box `b`, coupling from model time
-    /// `start_s`. Collective over `comm`.
+    /// exchanges of `ml.coupling` on `comm`, each rank's box `b` of the `nx × ny` grid,
+    /// coupling from model time `start_s`; with `ml.analysis`, the analysis writes into
+    /// `run_dir`. Collective over `comm`.
     pub fn new(
         comm: &SimpleCommunicator,
         ml: ServeStart,
-        b: RankBox,
+        (b, nx, ny): (RankBox, usize, usize),
         levels: usize,
         start_s: f64,
         check: ForcingCheck,
+        run_dir: PathBuf,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
         let (rank, size) = (comm.rank() as usize, comm.size() as usize);
@@ -185,6 +221,25 @@ impl EmbeddedMl {
             );
         }
         let faults = Faults::from_env(ML, rank).map_err(anyhow::Error::msg)?;
+        let insitu = match ml.analysis {
+            Some(config) if b.ni == nx => Some(Insitu {
+                session: Session::start(
+                    config,
+                    (comm, start_s),
+                    (nx, ny, region, plan.halo),
+                    device,
+                    &run_dir,
+                    ml.coupling.run_duration_s,
+                )?,
+                failed: false,
+            }),
+            Some(_) => anyhow::bail!(
+                "[analysis] needs strips of whole rows, but ocean rank {rank} has columns {}..{} of {nx} (see strips_for_analysis)",
+                b.i0,
+                b.i0 + b.ni
+            ),
+            None => None,
+        };
         Ok(EmbeddedMl {
             loopback,
             engine,
@@ -198,6 +253,7 @@ impl EmbeddedMl {
             calls: 0,
             engine_s: 0.0,
             agree_s: 0.0,
+            insitu,
         })
     }
 
@@ -249,7 +305,31 @@ impl EmbeddedMl {
             .put(&format!("{ML}.sx"), t, forcing, 2 * out_plane)?;
         self.loopback
             .put(&format!("{ML}.sy"), t, &forcing[out_plane..], 2 * out_plane)?;
+        // After the puts, as in ml-server: the sample of `t` from the model's tensors.
+        if let Some(a) = &mut self.insitu {
+            let sampled = self
+                .engine
+                .with_tensors(|input, forcing| a.session.after_put(t, input, forcing))?;
+            a.failed = sampled.is_err();
+            sampled?;
+        }
         Ok(())
+    }
+
+    /// The run failed collectively (every ocean rank has the error) with its last completed
+    /// step at model time `t`, the time of the checkpoint the ocean wrote: the analysis saves
+    /// for a restart at `t`, unless the analysis itself failed. Collective.
+    pub fn failed_at(&self, t: f64) -> Result<()> {
+        match &self.insitu {
+            Some(a) if !a.failed => {
+                a.session.failed_at(t, true).map_err(analysis_error)?;
+                if self.comm.rank() == 0 {
+                    tracing::warn!("embedded ML: analysis saved for a restart at t = {t} s");
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Every ocean rank learns whether the model failed on any of them: the failed rank's
@@ -302,6 +382,9 @@ impl EmbeddedMl {
     /// will not come) and says on rank 0 how often the power cap acted.
     pub fn finish(&mut self) -> Result<EmbeddedTiming> {
         self.loopback.finish()?;
+        if let Some(a) = &self.insitu {
+            a.session.finish().map_err(analysis_error)?;
+        }
         if let (Some((b, _)), 0) = (self.engine.budget_stats(), self.comm.rank()) {
             tracing::info!(
                 "embedded ML: max_net_power: the forcing's power exceeded the cap at {} of {} \
@@ -350,9 +433,13 @@ impl Coupling for EmbeddedMl {
         is_restart_time(&self.coupling, t)
     }
 
-    /// Nobody else to tell: the ocean's ranks are all there is.
-    fn stop(&mut self, _: coupler::signals::Signal, _: &str) -> Result<()> {
-        Ok(())
+    /// Nobody else to tell: the ocean's ranks are all there is. The analysis saves for a
+    /// restart at `t`, whose sample it has not taken yet.
+    fn stop(&mut self, t: f64, _: coupler::signals::Signal, _: &str) -> Result<()> {
+        match &self.insitu {
+            Some(a) => a.session.stopped_at(t).map_err(analysis_error),
+            None => Ok(()),
+        }
     }
 
     fn failure_wait(&self) -> Duration {
@@ -378,5 +465,31 @@ impl ForcingSource for EmbeddedMl {
                 let (_, rows, cols, _) = loopback.recv_extent(&end)?;
                 Ok(loopback.get(&end, t, buf, rows * cols)?)
             })
+    }
+}
+
+/// An analysis error as the ocean's: every rank has it (the analysis's saves are collective).
+fn analysis_error(e: analysis::AnalysisError) -> OceanError {
+    OceanError::Embedded(format!("embedded ML: analysis: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strips_for_analysis;
+
+    #[test]
+    fn the_analysis_gets_strips_of_whole_rows_or_a_reason() {
+        assert_eq!(strips_for_analysis(None, false, 4), Ok(None));
+        assert_eq!(
+            strips_for_analysis(Some((2, 2)), false, 4),
+            Ok(Some((2, 2)))
+        );
+        assert_eq!(strips_for_analysis(None, true, 4), Ok(Some((1, 4))));
+        assert_eq!(strips_for_analysis(Some((1, 4)), true, 4), Ok(Some((1, 4))));
+        let e = strips_for_analysis(Some((2, 2)), true, 4).unwrap_err();
+        assert!(
+            e.contains("[ocean.parallel] px = 2, py = 2") && e.contains("px = 1"),
+            "{e}"
+        );
     }
 }

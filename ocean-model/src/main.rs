@@ -23,7 +23,7 @@ use mpi::traits::*;
 
 use ml_server::config::Placement;
 use ocean_model::coupled::{OceanCoupling, COMPONENT};
-use ocean_model::embedded::EmbeddedMl;
+use ocean_model::embedded::{strips_for_analysis, EmbeddedMl};
 use ocean_model::simulation::{Simulation, Stopped};
 use ocean_model::startup::{self, Overrides, Start};
 
@@ -228,14 +228,12 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             launch::join(world, COMPONENT, Intent::Alone(path)).map_err(|e| bad(&e))?;
             let exp = ExperimentFile::load(path).map_err(|e| bad(&e))?;
             let ml = ml_server::startup::prepare_model(&exp, None).map_err(|e| bad(&e))?;
-            if ml.analysis.is_some() {
-                return Err(bad(&format!(
-                    "{}: [analysis] runs in ml-server only for now: set [ml] placement = \"server\", or remove [analysis]",
-                    path.display()
-                )));
-            }
+            let mut setup = setup;
+            let ranks = world.size() as usize;
+            setup.layout = strips_for_analysis(setup.layout, ml.analysis.is_some(), ranks)
+                .map_err(|e| bad(&format!("{}: {e}", path.display())))?;
             let run_dir = setup.plan.run_dir.clone();
-            let levels = setup.params.levels;
+            let (levels, nx, ny) = (setup.params.levels, setup.params.nx, setup.params.ny);
             start_run_dir(world.rank() == 0, path, &run_dir);
             let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
             let comm = world.duplicate();
@@ -244,12 +242,17 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             continue_to_the_end(&mut sim, cli.steps.is_some(), &run)?;
             let (b, start, check) = (sim.domain.rank_box, sim.time(), sim.forcing_check);
             coupler::loopback::abort_job_on_panic();
-            let mut embedded = EmbeddedMl::new(&comm, ml, b, levels, start, check)?;
+            let mut embedded =
+                EmbeddedMl::new(&comm, ml, (b, nx, ny), levels, start, check, run_dir)?;
             log_start(&sim, "coupled, embedded ML");
             let done = match sim.run(Some(&mut embedded)) {
                 Ok(done) => done,
-                // Every rank has the error: each says it and ends.
-                Err(e) if e.is_collective() => return Err(e.into()),
+                // Every rank has the error: each says it and ends, the analysis saved for a
+                // restart from the ocean's checkpoint of its last completed step.
+                Err(e) if e.is_collective() => {
+                    embedded.failed_at(sim.time())?;
+                    return Err(e.into());
+                }
                 // Only this rank may know: the others could wait on it for ever.
                 Err(e) => {
                     coupler::say!("error: {e:#}");

@@ -16,6 +16,9 @@
 //!   uninterrupted run;
 //! - a bad `[analysis]` table stops the job before the coupled run starts, naming the file
 //!   and key with a suggestion;
+//! - in the embedded mode (`[ml] placement = "embedded"`, the 2 ocean ranks analysing their
+//!   strips themselves) the analysis equals the server's, and a SIGTERM'd embedded run
+//!   restarts and ends with the uninterrupted run's analysis too;
 //! - on a GPU, the analysis of the device tensors equals the CPU's (skipped without one).
 
 mod stopping;
@@ -72,15 +75,31 @@ fn experiment(test: &str, analysis: &str, pod_rank: usize, checkpoint: &str) -> 
     (dir, path.display().to_string())
 }
 
-/// Runs ocean-model ×2 : ml-server × `ml_ranks`, `ocean_args` added to the ocean's.
+/// Runs ocean-model ×2 : ml-server × `ml_ranks`, `ocean_args` added to the ocean's; an
+/// embedded experiment ([`embedded`]) runs ocean-model ×2 alone, whatever `ml_ranks`.
 fn run(dir: &Path, cfg: &str, ml_ranks: usize, ocean_args: &[&str]) -> eddylink_tests::Outcome {
     let mut args = vec!["--config", cfg];
     args.extend_from_slice(ocean_args);
-    let parts = [
-        Part::new(2, workspace_bin("ocean-model"), &args),
-        Part::new(ml_ranks, workspace_bin("ml-server"), &["--config", cfg]),
-    ];
+    let ocean = Part::new(2, workspace_bin("ocean-model"), &args);
+    let server = Part::new(ml_ranks, workspace_bin("ml-server"), &["--config", cfg]);
+    let parts = if is_embedded(cfg) {
+        vec![ocean]
+    } else {
+        vec![ocean, server]
+    };
     run_mpmd(&parts, dir, Duration::from_secs(300))
+}
+
+/// The experiment `cfg` with `[ml] placement = "embedded"`.
+fn embedded((dir, cfg): (PathBuf, String)) -> (PathBuf, String) {
+    let text = std::fs::read_to_string(&cfg).expect("the experiment was written");
+    let text = text.replace("[ml]\n", "[ml]\nplacement = \"embedded\"\n");
+    std::fs::write(&cfg, text).expect("scratch is writable");
+    (dir, cfg)
+}
+
+fn is_embedded(cfg: &str) -> bool {
+    std::fs::read_to_string(cfg).is_ok_and(|t| t.contains("placement = \"embedded\""))
 }
 
 /// Runs check.py with `args`; panics with its output when it fails.
@@ -264,18 +283,60 @@ fn a_restarted_run_continues_the_analysis_and_ends_where_an_uninterrupted_one_en
 /// checkpoint ends with the analysis of the uninterrupted run.
 #[test]
 fn sigterm_saves_the_analysis_with_the_checkpoint_and_the_restart_continues_it() {
+    sigterm_then_restart(restartable("analysis-sigterm"), "1e-10");
+}
+
+/// The same in the embedded mode: the ocean ranks save their analysis with the checkpoint.
+/// Two strips against the reference's one ML rank: sums in another order, hence 1e-9.
+#[test]
+fn an_embedded_run_stopped_by_sigterm_saves_the_analysis_and_the_restart_continues_it() {
+    sigterm_then_restart(embedded(restartable("analysis-embedded-sigterm")), "1e-9");
+}
+
+/// The embedded mode's analysis (2 ocean ranks, each analysing its strip) equals the
+/// server's (1 ML rank) to the rounding of sums taken over 2 strips instead of 1.
+#[test]
+fn the_embedded_analysis_equals_the_server_one() {
+    let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
+        return;
+    };
+    let whole = run_dir(reference()).join("analysis.nc");
+    let (dir, cfg) = embedded(restartable("analysis-embedded"));
+    let out = run(&dir, &cfg, 0, &[]);
+    assert!(
+        out.succeeded(),
+        "embedded run ({}):\n{}",
+        out.ending(),
+        out.output()
+    );
+    assert!(
+        !out.output().contains("ml-server"),
+        "an embedded run launches no ml-server:\n{}",
+        out.output()
+    );
+    let measured = check_same(&python, &whole, &run_dir(&dir).join("analysis.nc"), "1e-9");
+    eprintln!("embedded against server: {measured}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Stops the run of `(dir, cfg)` by SIGTERM to mpiexec near day 10, checks the analysis
+/// state saved with the checkpoint, and that the restart ends with the reference's
+/// analysis to `tol`.
+fn sigterm_then_restart((dir, cfg): (PathBuf, String), tol: &str) {
     let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
         return;
     };
     reference();
-    let (dir, cfg) = restartable("analysis-sigterm");
     let mut cmd = mpiexec();
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))
-        .args(["--config", &cfg, ":", "-n", "1"])
-        .arg(workspace_bin("ml-server"))
-        .args(["--config", &cfg])
-        .env_remove("EDDYLINK_FAULT");
+        .args(["--config", &cfg]);
+    if !is_embedded(&cfg) {
+        cmd.args([":", "-n", "1"])
+            .arg(workspace_bin("ml-server"))
+            .args(["--config", &cfg]);
+    }
+    cmd.env_remove("EDDYLINK_FAULT");
     let mut job = stopping::Job::spawn(&dir, cmd);
     // The 6th snapshot is day 10, well before the periodic checkpoint of day 30.
     job.wait_for_records(&run_dir(&dir).join("snapshots.nc"), 6);
@@ -307,7 +368,7 @@ fn sigterm_saves_the_analysis_with_the_checkpoint_and_the_restart_continues_it()
         (&dir, &cfg),
         step,
         (1, samples_before(t)),
-        "1e-10",
+        tol,
     );
     eprintln!("SIGTERM at step {step} (stopped in {took:?}), restarted: {measured}");
     std::fs::remove_dir_all(&dir).ok();

@@ -87,7 +87,7 @@ impl Simulation {
                 stopped.time_s,
                 stopped.checkpoint.display()
             );
-            c.stop(signal, &reason)?;
+            c.stop(stopped.time_s, signal, &reason)?;
         }
         Ok(stopped)
     }
