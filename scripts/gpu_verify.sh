@@ -14,7 +14,10 @@
 #   4. ml-server bench on CPU and GPU with the pinned-memory reference, and the same
 #      inference done the Eophis way from Python (ml-server/bench/eophis_bench.py);
 #   5. a coupled GZ21 run, 4 ocean ranks and 1 ml-server rank on the GPU;
-#   6. the coupling-overhead benchmark (2 ocean ranks + 1 ML rank, a core each).
+#   6. the coupling-overhead benchmark (2 ocean ranks + 1 ML rank, a core each), with the
+#      embedded column (the zero model in each ocean rank, on the GPU);
+#   7. the shipped FullyCNN, 20 days, in ml-server on the GPU and embedded (2 ocean ranks
+#      sharing the GPU), then the in-situ analysis embedded on the GPU.
 # The log goes to stdout and to $OUT (or /tmp/eddylink-gpu)/gpu_verify.log; the exit status
 # is 1 if any step failed. EDDYLINK_VERIFY_STEPS="2 6" runs only the steps named.
 set -uo pipefail
@@ -27,7 +30,7 @@ exec > >(tee "$out/gpu_verify.log") 2>&1
 
 failed=()
 # EDDYLINK_VERIFY_STEPS="2 6" runs only those steps.
-steps=" ${EDDYLINK_VERIFY_STEPS:-1 2 3 4 5 6} "
+steps=" ${EDDYLINK_VERIFY_STEPS:-1 2 3 4 5 6 7} "
 want() { [[ $steps == *" $1 "* ]]; }
 step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 check() {
@@ -101,6 +104,32 @@ if want 6; then
     step "6. coupling overhead, 128², every step, zero model: 2 ocean + 1 ML rank, then lagged"
     check "$py" scripts/bench_coupling.py overhead --days 10 --repeats 3
     check "$py" scripts/bench_coupling.py overhead --days 10 --repeats 3 --lag
+fi
+
+if want 7; then
+    step "7. the shipped FullyCNN on the GPU: server (2 + 1 ranks) against embedded (2 ranks)"
+    run=/tmp/eddylink-gpu-embedded
+    rm -rf "$run" && mkdir -p "$run"
+    for mode in server embedded; do
+        sed -e 's|^duration = .*|duration = "20d"|' -e "s|^output_dir = .*|output_dir = \"$run\"|" \
+            -e "s|^name = .*|name = \"$mode\"|" -e 's|^device = .*|device = "auto"|' \
+            -e "s|\"\.\./weights/|\"$PWD/weights/|" \
+            configs/double_gyre_64_learned.toml >"$run/$mode.toml"
+    done
+    sed -i 's|^\[ml\]$|[ml]\nplacement = "embedded"|' "$run/embedded.toml"
+    check timeout 300 "$mpi/bin/mpiexec" -n 2 "$bin/ocean-model" --config "$run/server.toml" \
+        : -n 1 "$bin/ml-server" --config "$run/server.toml"
+    check timeout 300 "$mpi/bin/mpiexec" -n 2 "$bin/ocean-model" --config "$run/embedded.toml"
+    for mode in server embedded; do
+        cp "$run/$mode/summary.json" "$out/fullycnn_${mode}_summary.json" 2>/dev/null
+        grep -h -m2 "SYPD\|embedded ML:\|cuda" "$run/$mode/"*.log 2>/dev/null
+    done
+    # The in-situ analysis on the GPU, inside the ocean ranks.
+    sed -e 's|^duration = .*|duration = "30d"|' -e "s|^output_dir = .*|output_dir = \"$run\"|" \
+        -e 's|^\[ml\]$|[ml]\nplacement = "embedded"|' configs/double_gyre_64_analysis.toml \
+        >"$run/analysis.toml"
+    check timeout 300 "$mpi/bin/mpiexec" -n 2 "$bin/ocean-model" --config "$run/analysis.toml"
+    cp "$run"/double_gyre_64_analysis/analysis.nc "$out/embedded_analysis.nc" 2>/dev/null
 fi
 
 echo
