@@ -5,8 +5,9 @@
 //! rank's box to itself and the halo from its neighbours, through the same [`Sender`] and
 //! [`Receiver`] as between two programs: the period, lag, time operation, halo, closed or
 //! cyclic edges and zero fill are those the table declares, defined in one place for both
-//! modes. Messages go over one duplicate of the component's communicator per exchange
-//! (most of them a rank's message to itself).
+//! modes. Messages go over one duplicate of the component's communicator per exchange;
+//! a rank's piece of its own box is packed by its sender and handed to its receiver in
+//! memory, not sent to itself through MPI (the same two copies, no message).
 //!
 //! Every rank puts before it gets at each coupling time, so no rank waits on a put that
 //! another rank has not reached; a rank that has stopped is noticed by the others through
@@ -96,7 +97,8 @@ impl Loopback {
             let receives = routes.pieces.iter().filter(|p| p.dst == me).copied();
             let zeros = routes.zero_fills.iter().filter(|z| z.dst == me).copied();
             let comm = local.duplicate();
-            let sender = Sender::new(ex, clock, src[me], sends.collect(), |r| r as i32);
+            let mut sender = Sender::new(ex, clock, src[me], sends.collect(), |r| r as i32);
+            sender.keep_local(me as i32);
             let mut receiver = Receiver::new(
                 ex,
                 clock,
@@ -105,6 +107,7 @@ impl Loopback {
                 zeros.collect(),
                 |r| r as i32,
             );
+            receiver.take_local_from(me as i32);
             receiver.post_first(&comm);
             links.push(Looped {
                 exchange: ex.clone(),
@@ -263,6 +266,16 @@ impl Loopback {
         let deadline = Instant::now() + self.timeout;
         let started = Instant::now();
         let link = &mut self.links[k];
+        if link.receiver.has_local() {
+            // Every rank puts before it gets: this rank's own piece is there by now.
+            let tag = link.receiver.posted_tag();
+            let Some(buf) = tag.and_then(|tag| link.sender.take_local(tag)) else {
+                let message = format!("get at t = {t} s before this rank's own put of that time");
+                return Err(self.sequence(end, message));
+            };
+            let old = link.receiver.hand_over(buf);
+            link.sender.give_back_local(old);
+        }
         let result = link
             .receiver
             .complete(out, level_stride, &link.comm, deadline, &mut || false);

@@ -44,6 +44,9 @@ pub(crate) struct Receiver {
     direct: bool,
     /// Datatypes scattering each incoming message into an array of the cached level stride.
     scatters: Option<(usize, Vec<Vec<transport::Scatter>>)>,
+    /// The source whose message is handed over in memory, not received
+    /// ([`Receiver::take_local_from`]).
+    local: Option<i32>,
 }
 
 impl Receiver {
@@ -84,9 +87,47 @@ impl Receiver {
             static_done: false,
             direct,
             scatters: None,
+            local: None,
         }
     }
 
+    /// The message from `me` (this rank itself, when both ends are here) is handed over with
+    /// [`Receiver::hand_over`] before each `complete` instead of received. Call it before
+    /// the first receives are posted.
+    pub fn take_local_from(&mut self, me: i32) {
+        self.local = Some(me);
+    }
+
+    /// Whether a message is handed over in memory.
+    pub fn has_local(&self) -> bool {
+        self.local
+            .is_some_and(|me| self.incoming.iter().any(|m| m.peer == me))
+    }
+
+    /// The tag of the coupling time whose data `complete` delivers next.
+    pub fn posted_tag(&self) -> Option<i32> {
+        self.posted.map(|label| self.clock.tag(label))
+    }
+
+    /// Puts `buf`, the packed message from this rank itself, where `complete` unpacks it,
+    /// and returns the buffer it replaces. `buf` must have the message's length.
+    pub fn hand_over(&mut self, buf: Vec<f32>) -> Vec<f32> {
+        match self
+            .incoming
+            .iter_mut()
+            .find(|m| Some(m.peer) == self.local)
+        {
+            Some(m) => {
+                assert_eq!(
+                    buf.len(),
+                    m.buf.len(),
+                    "a local message of the wrong length"
+                );
+                std::mem::replace(&mut m.buf, buf)
+            }
+            None => buf,
+        }
+    }
     pub fn layout(&self, level_stride: usize) -> Layout {
         Layout {
             levels: self.levels,
@@ -111,7 +152,11 @@ impl Receiver {
 
     fn post_buffers(&mut self, label: f64, comm: &SimpleCommunicator) {
         let tag = self.clock.tag(label);
-        for m in &mut self.incoming {
+        for m in self
+            .incoming
+            .iter_mut()
+            .filter(|m| Some(m.peer) != self.local)
+        {
             for chunk in m.buf.chunks_mut(CHUNK_VALUES) {
                 // SAFETY: `m.buf` is not touched again until these requests complete in
                 // `complete` (or are cancelled in `cancel`).
@@ -147,6 +192,9 @@ impl Receiver {
             return;
         };
         for (m, chunks) in self.incoming.iter_mut().zip(types) {
+            if Some(m.peer) == self.local {
+                continue;
+            }
             for scatter in chunks {
                 // SAFETY: the caller checked that `out` holds the whole layout, which covers
                 // every block; `complete` waits for (or cancels) the requests before returning.
@@ -225,8 +273,11 @@ impl Receiver {
             return Err(stop);
         }
         let (w, _) = self.grown;
-        if !direct {
-            for m in &self.incoming {
+        // What was not received straight into `out`: every message unless direct, and the
+        // one handed over in memory.
+        let unpacked = |m: &&Incoming| !direct || Some(m.peer) == self.local;
+        {
+            for m in self.incoming.iter().filter(unpacked) {
                 let mut next = 0;
                 for p in &m.pieces {
                     for level in 0..self.levels {

@@ -40,6 +40,18 @@ pub(crate) struct Sender {
     /// Datatypes reading each outgoing message's chunks straight from an array of the
     /// cached level stride ([`Sender::put_direct`]).
     gathers: Option<(usize, Vec<Vec<transport::Scatter>>)>,
+    /// The message to this rank itself, when both ends are here ([`Sender::keep_local`]):
+    /// packed but kept, by coupling time, for the receiver to take instead of an MPI
+    /// message to itself.
+    local: Option<Local>,
+}
+
+/// The packed messages a rank sends itself, oldest first with their tags, and spare buffers.
+#[derive(Debug)]
+struct Local {
+    peer: i32,
+    queue: VecDeque<(i32, Vec<f32>)>,
+    spare: Vec<Vec<f32>>,
 }
 
 impl Sender {
@@ -79,6 +91,32 @@ impl Sender {
             outgoing,
             static_sent: false,
             gathers: None,
+            local: None,
+        }
+    }
+
+    /// Keeps the message to `me` (this rank, in the exchange's communicator) for
+    /// [`Sender::take_local`] instead of sending it. Only [`Sender::put`] honours it.
+    pub fn keep_local(&mut self, me: i32) {
+        self.local = Some(Local {
+            peer: me,
+            queue: VecDeque::new(),
+            spare: Vec::new(),
+        });
+    }
+
+    /// The packed message to this rank itself with `tag` (the MPI message's tag: its
+    /// coupling time), if one was put.
+    pub fn take_local(&mut self, tag: i32) -> Option<Vec<f32>> {
+        let local = self.local.as_mut()?;
+        let at = local.queue.iter().position(|(t, _)| *t == tag)?;
+        local.queue.remove(at).map(|(_, buf)| buf)
+    }
+
+    /// A buffer handed back by the receiver, to pack a later message into.
+    pub fn give_back_local(&mut self, buf: Vec<f32>) {
+        if let Some(local) = &mut self.local {
+            local.spare.push(buf);
         }
     }
 
@@ -178,11 +216,38 @@ impl Sender {
             levels,
             accumulator,
             outgoing,
+            local,
             ..
         } = self;
         let period_result: Option<&[f64]> = accumulator.as_mut().map(Accumulator::take);
         let mut bytes = 0;
         for o in outgoing.iter_mut() {
+            if let Some(local) = local.as_mut().filter(|l| l.peer == o.peer) {
+                let mut buf = local.spare.pop().unwrap_or_default();
+                buf.clear();
+                buf.reserve(o.len);
+                let mut keep = |_: &Vec<f32>, _: bool| {};
+                match period_result {
+                    Some(values) => {
+                        let cells = my_box.cells();
+                        pack(
+                            &o.pieces, *my_box, *levels, cells, values, &mut buf, &mut keep,
+                        )
+                    }
+                    None => pack(
+                        &o.pieces,
+                        *my_box,
+                        *levels,
+                        level_stride,
+                        data,
+                        &mut buf,
+                        &mut keep,
+                    ),
+                }
+                debug_assert_eq!(buf.len(), o.len);
+                local.queue.push_back((tag, buf));
+                continue;
+            }
             let mut buf = o.take_buffer(deadline)?;
             let peer = o.peer;
             let mut reqs = Vec::with_capacity(o.len.div_ceil(CHUNK_VALUES));
