@@ -17,8 +17,9 @@
 //! - a bad `[analysis]` table stops the job before the coupled run starts, naming the file
 //!   and key with a suggestion;
 //! - in the embedded mode (`[ml] placement = "embedded"`, the 2 ocean ranks analysing their
-//!   strips themselves) the analysis equals the server's, and a SIGTERM'd embedded run
-//!   restarts and ends with the uninterrupted run's analysis too;
+//!   strips themselves) the analysis equals the server's, and an embedded run stopped by
+//!   SIGTERM or by a handled failure restarts and ends with the uninterrupted run's
+//!   analysis too;
 //! - on a GPU, the analysis of the device tensors equals the CPU's (skipped without one).
 
 mod stopping;
@@ -414,6 +415,44 @@ fn a_handled_failure_saves_the_analysis_with_the_checkpoint_and_the_restart_cont
         "1e-9",
     );
     eprintln!("NaN forcing at day 20, restarted with 2 ML ranks: {measured}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The handled failure in the embedded mode: the NaN forcing comes from the model inside
+/// the ocean ranks, every rank's check aborts, and the analysis saved with the checkpoint of
+/// day 20 continues on restart to the uninterrupted run's analysis.
+#[test]
+fn an_embedded_handled_failure_saves_the_analysis_and_the_restart_continues_it() {
+    let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
+        return;
+    };
+    reference();
+    let (dir, cfg) = embedded(restartable("analysis-embedded-failure"));
+    let day20 = 20.0 * DAY;
+    let call = (day20 / (2.0 * 3600.0)) as u64 + 1;
+    let mut cmd = mpiexec();
+    cmd.args(["-n", "2"])
+        .arg(workspace_bin("ocean-model"))
+        .args(["--config", &cfg])
+        .env("EDDYLINK_FAULT", format!("ml:nan@{call}"));
+    let out = run_with_limit(cmd, &dir, Duration::from_secs(300));
+    assert!(!out.succeeded() && !out.timed_out(), "{}", out.output());
+    let text = out.output();
+    assert!(text.contains("bad ML forcing"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "embedded ML: analysis saved for a restart at t = {day20} s"
+        )),
+        "{text}"
+    );
+    let measured = assert_restart_ends_as_the_reference(
+        &python,
+        (&dir, &cfg),
+        (day20 / DT) as u64,
+        (2, samples_before(day20) + 1),
+        "1e-9",
+    );
+    eprintln!("embedded, NaN forcing at day 20, restarted: {measured}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
