@@ -479,6 +479,23 @@ fn launch_mode_reads_the_placement_the_scripts_share() {
     )
     .expect("writable");
     assert_eq!(mode("server.toml"), "server");
+    // the Slurm plan of an embedded config has no ml-server line, whatever ML_RANKS says
+    let plan = Command::new(root.join("jobs/slurm/multiprog.sh"))
+        .current_dir(&dir)
+        .args(["exp.toml", "2", "1", "/opt/bin"])
+        .output()
+        .expect("multiprog.sh runs");
+    let (text, err) = (
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr),
+    );
+    assert!(plan.status.success(), "{err}");
+    assert!(
+        text.contains("0-1  /opt/bin/ocean-model --config "),
+        "{text}"
+    );
+    assert!(!text.contains("ml-server"), "{text}");
+    assert!(err.contains("no ml-server line"), "{err}");
 }
 
 /// A stand-in bin folder holding only ocean-model and an mpiexec that prints its arguments:
