@@ -14,6 +14,9 @@
 #                  every NetCDF file opens in xarray, and the restart from it (submitted
 #                  with --restart) ends bit for bit where an uninterrupted run ends
 #   time-limit     a run whose --time is shorter than its duration: the same checks
+#   embedded       coupled.sbatch with [ml] placement = "embedded": ocean-model alone on
+#                  its 2 tasks (the launch line printed), the run's summary says embedded
+# (the embedded step runs before the stopped runs; EDDYLINK_CI_SLURM_SHORT=1 ends there)
 # Where Slurm cannot be set up it says so and skips. Ends with "N passed, N failed, N skipped".
 set -uo pipefail
 # shellcheck source=.ci/lib.sh
@@ -241,6 +244,36 @@ elif ! grep -q '"steps"' "$(run_dir "$dir")/summary.json" 2>/dev/null; then
   fail heterogeneous "no summary.json in $(run_dir "$dir")"
 elif check_outputs heterogeneous "$dir"; then
   pass "heterogeneous: job $id, $(grep -m 1 -o '[0-9?]* ocean ranks on group 0, [0-9?]* ml-server' "$dir/eddylink-het-$id.log")"
+fi
+
+# --- coupled.sbatch with an embedded experiment: ocean-model alone ---------------------
+ci_start "coupled.sbatch, [ml] placement = \"embedded\": 2 ocean tasks, no ml-server, 2 days"
+dir=$work/embedded
+experiment "$dir" 2d
+sed -i '0,/^\[ml\]/s//[ml]\nplacement = "embedded"/' "$dir/exp.toml"
+id=$(cd "$dir" && sbatch --parsable --ntasks=2 --gpus=0 --time=5 "$root/jobs/slurm/coupled.sbatch" exp.toml)
+log=$dir/eddylink-$id.log
+if [ -z "$id" ]; then
+  fail embedded "sbatch refused the embedded job"
+elif ! wait_gone "$id" 300; then
+  scancel "$id"
+  fail embedded "job $id still running after 300 s (log $log)"
+elif ! launch=$(grep -m 1 '^eddylink: launch: ' "$log"); then
+  fail embedded "job $id printed no launch line: $(tail -n 5 "$log")"
+elif [ "$(exit_code "$id")" != 0:0 ]; then
+  fail embedded "job $id ended with ExitCode=$(exit_code "$id"): $(tail -n 5 "$log")"
+elif [[ $launch != *"/ocean-model --config exp.toml"* || $launch == *ml-server* ]]; then
+  fail embedded "the launch line is not ocean-model alone: $launch"
+elif ! grep -q '"mode": "embedded"' "$(run_dir "$dir")/summary.json" 2>/dev/null; then
+  fail embedded "no embedded summary.json in $(run_dir "$dir")"
+elif check_outputs embedded "$dir"; then
+  pass "embedded: job $id, ${launch#eddylink: launch: }"
+fi
+
+if [ -n "${EDDYLINK_CI_SLURM_SHORT:-}" ]; then
+  skip stopped-runs "EDDYLINK_CI_SLURM_SHORT is set: the scancel and time-limit runs (several minutes) are left out"
+  summary
+  exit
 fi
 
 # --- stopped runs: scancel, and a time limit shorter than the run -----------------------

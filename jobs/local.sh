@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Runs a coupled experiment on this machine: ocean-model and ml-server in one MPMD launch.
+# Runs an experiment on this machine: ocean-model and ml-server in one MPMD launch, or
+# ocean-model alone where the config needs no server.
 #
 #   jobs/local.sh CONFIG [OCEAN_RANKS] [ML_RANKS] [--weights FILE] [--dry-run]
 #
 # OCEAN_RANKS CPU ranks run the ocean (it scales with cores: give it most of them);
-# ML_RANKS ranks run the ML server (one per GPU is typical; 1 is plenty on a CPU); with
-# [ml] placement = "embedded" the ocean ranks run the model themselves and ML_RANKS is unused.
-# A config without a [coupling] table runs the ocean alone. --weights is passed to
-# ml-server (it replaces [ml.fullycnn] weights or [ml.torchscript] file). --dry-run prints
-# the exact command and runs nothing. Binaries come from target/release (EDDYLINK_BIN_DIR
-# to override); mpiexec from scripts/setup.sh's choice, EDDYLINK_MPIEXEC, or PATH, with the
+# ML_RANKS ranks run the ML server (one per GPU is typical; 1 is plenty on a CPU). With
+# [ml] placement = "embedded" the ocean ranks run the model themselves: no ml-server is
+# launched (nor needed) and ML_RANKS is unused. A config without a [coupling] table runs
+# the ocean alone. jobs/launch-mode.sh says which of the three a config asks for.
+# The launch line is printed on stderr before it runs; --dry-run prints it on stdout and
+# runs nothing. --weights is passed to ml-server (it replaces [ml.fullycnn] weights or
+# [ml.torchscript] file). Binaries come from target/release (EDDYLINK_BIN_DIR to
+# override); mpiexec from scripts/setup.sh's choice, EDDYLINK_MPIEXEC, or PATH, with the
 # flags its MPI needs (EDDYLINK_MPIEXEC_FLAGS, else found by scripts/mpiexec-flags.sh).
 set -euo pipefail
 
@@ -55,25 +58,29 @@ read -r -a flags <<< "$flags"
 [ -z "$weights" ] || [ -r "$weights" ] || { echo "jobs/local.sh: cannot read --weights file $weights" >&2; exit 2; }
 bin=${EDDYLINK_BIN_DIR:-$root/target/release}
 
-# [ml] placement = "embedded": every ocean rank runs the model, and no ml-server is launched.
-placement=$(awk '/^[[:space:]]*\[/ { table = $0; gsub(/[[:space:]]/, "", table) }
-  table == "[ml]" && /^[[:space:]]*placement[[:space:]]*=/ { sub(/#.*/, ""); gsub(/[" \t]/, ""); sub(/.*=/, ""); print }' "$config")
+# How the config runs (jobs/launch-mode.sh): ocean-model and ml-server side by side, or
+# ocean-model alone, with the model inside every ocean rank or with none.
+mode=$("$root/jobs/launch-mode.sh" "$config")
 cmd=("$mpiexec" "${flags[@]}" -n "$ocean_ranks" "$bin/ocean-model" --config "$config")
-if [ "$placement" = embedded ]; then
-  [ -z "$weights" ] || { echo "jobs/local.sh: --weights goes to ml-server, but $config has [ml] placement = \"embedded\": set the weights in its [ml] table" >&2; exit 2; }
-  echo "jobs/local.sh: [ml] placement = \"embedded\": $ocean_ranks ocean rank(s), each running the model; no ml-server" >&2
-elif grep -Eq '^[[:space:]]*\[coupling\]' "$config"; then
-  cmd+=(: -n "$ml_ranks" "$bin/ml-server" --config "$config" ${weights:+--weights "$weights"})
-elif [ -n "$weights" ]; then
-  echo "jobs/local.sh: --weights given but $config has no [coupling] table: no ml-server runs" >&2; exit 2
-fi
+programs=(ocean-model)
+case "$mode" in
+  embedded)
+    [ -z "$weights" ] || { echo "jobs/local.sh: --weights goes to ml-server, but $config has [ml] placement = \"embedded\": set the weights in its [ml] table" >&2; exit 2; }
+    echo "jobs/local.sh: [ml] placement = \"embedded\": $ocean_ranks ocean rank(s), each running the model; no ml-server" >&2 ;;
+  server)
+    cmd+=(: -n "$ml_ranks" "$bin/ml-server" --config "$config" ${weights:+--weights "$weights"})
+    programs+=(ml-server) ;;
+  standalone)
+    [ -z "$weights" ] || { echo "jobs/local.sh: --weights given but $config has no [coupling] table: no ml-server runs" >&2; exit 2; } ;;
+esac
 
 if [ "$dry_run" = 1 ]; then
   printf '%q ' "${cmd[@]}"
   echo
   exit 0
 fi
-for b in ocean-model ml-server; do
+for b in "${programs[@]}"; do
   [ -x "$bin/$b" ] || { echo "jobs/local.sh: $bin/$b is not built: run 'make build'" >&2; exit 2; }
 done
+echo "jobs/local.sh: launch: $(printf '%q ' "${cmd[@]}")" >&2
 exec "${cmd[@]}"

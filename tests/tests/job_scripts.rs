@@ -442,3 +442,182 @@ fn every_script_the_makefile_calls_exists() {
         "{line}"
     );
 }
+
+/// A config in a scratch folder that asks for `[ml] placement = "embedded"`, written as
+/// users write TOML (comments, spaces).
+fn embedded_config(test: &str) -> PathBuf {
+    let dir = eddylink_tests::scratch_dir(test);
+    std::fs::write(
+        dir.join("exp.toml"),
+        "[run]\nname = \"s\"\nduration = 60\n[coupling]\n\
+         [ml]   # the model\n  placement = \"embedded\"   # inside each ocean rank\n",
+    )
+    .expect("writable");
+    dir
+}
+
+#[test]
+fn launch_mode_reads_the_placement_the_scripts_share() {
+    let dir = embedded_config("launch-mode");
+    let mode = |config: &str| {
+        let (code, out, err) = run_script("jobs/launch-mode.sh", &[config], &[], &dir);
+        assert_eq!(code, 0, "{config}: {err}");
+        out.trim().to_string()
+    };
+    assert_eq!(mode("exp.toml"), "embedded");
+    let root = repo();
+    let shipped = |name: &str| root.join("configs").join(name).display().to_string();
+    assert_eq!(mode(&shipped("double_gyre_64.toml")), "server");
+    assert_eq!(
+        mode(&shipped("double_gyre_128_uncoupled.toml")),
+        "standalone"
+    );
+    // placement = "server", and a placement key of another table, are the server mode
+    std::fs::write(
+        dir.join("server.toml"),
+        "[coupling]\n[ml]\nplacement = \"server\"\n[ml.analytic]\nplacement = \"embedded\"\n",
+    )
+    .expect("writable");
+    assert_eq!(mode("server.toml"), "server");
+    // the Slurm plan of an embedded config has no ml-server line, whatever ML_RANKS says
+    let plan = Command::new(root.join("jobs/slurm/multiprog.sh"))
+        .current_dir(&dir)
+        .args(["exp.toml", "2", "1", "/opt/bin"])
+        .output()
+        .expect("multiprog.sh runs");
+    let (text, err) = (
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr),
+    );
+    assert!(plan.status.success(), "{err}");
+    assert!(
+        text.contains("0-1  /opt/bin/ocean-model --config "),
+        "{text}"
+    );
+    assert!(!text.contains("ml-server"), "{text}");
+    assert!(err.contains("no ml-server line"), "{err}");
+}
+
+/// A stand-in bin folder holding only ocean-model and an mpiexec that prints its arguments:
+/// an embedded launch must need neither ml-server nor a real MPI.
+fn stand_in_bin(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("writable");
+    for (name, body) in [
+        ("mpiexec", "#!/bin/sh\necho \"launched: $*\"\n"),
+        ("ocean-model", "#!/bin/sh\n"),
+    ] {
+        let path = bin.join(name);
+        std::fs::write(&path, body).expect("writable");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    bin
+}
+
+#[test]
+fn local_sh_launches_ocean_model_alone_for_an_embedded_config_without_ml_server_built() {
+    let dir = embedded_config("local-sh-embedded");
+    let bin = stand_in_bin(&dir);
+    let mpiexec = bin.join("mpiexec");
+    let env = [
+        ("EDDYLINK_MPIEXEC", mpiexec.to_str().expect("utf-8")),
+        ("EDDYLINK_MPIEXEC_FLAGS", ""),
+        ("EDDYLINK_BIN_DIR", bin.to_str().expect("utf-8")),
+    ];
+    let (code, out, err) = run_script("jobs/local.sh", &["exp.toml", "3", "1"], &env, &dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let line = format!("-n 3 {}/ocean-model --config exp.toml", bin.display());
+    assert!(out.contains(&format!("launched: {line}")), "{out}{err}");
+    assert!(!out.contains("/ml-server"), "{out}");
+    // the launch line it uses is printed before it runs
+    assert!(err.contains("jobs/local.sh: launch: "), "{err}");
+    assert!(err.contains(&line), "{err}");
+}
+
+#[test]
+fn coupled_sbatch_runs_ocean_model_alone_on_every_task_for_an_embedded_config() {
+    let dir = embedded_config("sbatch-embedded");
+    let script = "jobs/slurm/coupled.sbatch";
+    let env = [
+        ("SLURM_NTASKS", "4"),
+        ("EDDYLINK_SRUN_MPI", "pmi2"),
+        ("SLURM_SUBMIT_DIR", dir.to_str().expect("utf-8")),
+    ];
+    let (code, out, err) = run_script(script, &["exp.toml", "--dry-run"], &env, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "eddylink: launch: srun --mpi=pmi2 --ntasks=4 --kill-on-bad-exit=1 {}/target/release/ocean-model --config exp.toml",
+            repo().display()
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("/ml-server") && !out.contains("--multi-prog"),
+        "{out}"
+    );
+    // ML_RANKS is unused (and said so); a restart goes to the ocean's line
+    let (code, out, err) = run_script(
+        script,
+        &["exp.toml", "4", "1", "--restart", "exp.toml", "--dry-run"],
+        &env,
+        &dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("ML_RANKS = 1 is unused"), "{err}");
+    assert!(
+        out.contains("--ntasks=4 --kill-on-bad-exit=1 ")
+            && out.contains("/ocean-model --config exp.toml --restart exp.toml"),
+        "{out}"
+    );
+    // too many ranks: the sbatch line that fits names no GPU count for an ML server
+    let (code, _, err) = run_script(script, &["exp.toml", "6", "--dry-run"], &env, &dir);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("6 ocean ranks need 6 tasks but the allocation has 4: submit with sbatch --ntasks=6 (or"),
+        "{err}"
+    );
+}
+
+#[test]
+fn heterogeneous_sbatch_refuses_an_embedded_config_and_names_coupled_sbatch() {
+    let dir = embedded_config("het-embedded");
+    let (code, _, err) = run_script(
+        "jobs/slurm/heterogeneous.sbatch",
+        &["exp.toml", "--dry-run"],
+        &[("EDDYLINK_SRUN_MPI", "pmix")],
+        &dir,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("[ml] placement = \"embedded\"") && err.contains("jobs/slurm/coupled.sbatch"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pbs_script_launches_ocean_model_alone_for_an_embedded_config() {
+    let dir = embedded_config("pbs-embedded");
+    let root = repo();
+    let env = [
+        ("EDDYLINK_ROOT", root.to_str().expect("utf-8")),
+        ("EDDYLINK_MPIEXEC_FLAGS", ""),
+    ];
+    let (code, out, err) = run_script(
+        "jobs/pbs/coupled.pbs",
+        &["exp.toml", "4", "--dry-run"],
+        &env,
+        &dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("eddylink: launch: "), "{out}");
+    assert!(
+        out.contains(" -n 4 ") && out.contains("/ocean-model --config exp.toml"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("/ml-server") && !out.contains("gpu-per-rank"),
+        "{out}"
+    );
+}

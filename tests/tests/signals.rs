@@ -126,36 +126,6 @@ fn stop_with(
     (dir, cfg, step)
 }
 
-/// The status the job ends with when its programs stop on `signal` (each exits with
-/// 128 + `signal`): Hydra's mpiexec passes that on; Open MPI's mpirun, once it has itself
-/// received and forwarded SIGTERM or SIGINT, ends with 1 whatever its processes returned
-/// (measured with Open MPI 4.1.4, docs/reliability.md).
-fn launcher_status(signal: i32) -> i32 {
-    if launcher_drops_last_lines(signal) {
-        1
-    } else {
-        128 + signal
-    }
-}
-
-/// The signal the programs report having stopped on: `signal`, except under Open MPI's
-/// mpirun, which passes a Ctrl-C (SIGINT) on as SIGTERM; the ranks then agree on the higher
-/// number of the two.
-fn reported_signal(signal: i32) -> i32 {
-    if launcher_drops_last_lines(signal) {
-        libc::SIGTERM
-    } else {
-        signal
-    }
-}
-
-/// Open MPI's mpirun, after forwarding SIGTERM or SIGINT, ends the job with status 1 and
-/// SIGKILLs the processes 1 s later (`odls_base_sigkill_timeout`), which may cut what they
-/// write after the checkpoint.
-fn launcher_drops_last_lines(signal: i32) -> bool {
-    eddylink_tests::rank_tag_flag() == Some("--tag-output") && signal != libc::SIGUSR1
-}
-
 /// Restarts from the checkpoint at `step` and checks the joined outputs against the
 /// uninterrupted run.
 fn assert_restart_continues(dir: &Path, cfg: &str, coupled: bool, step: u64) {
