@@ -53,9 +53,6 @@ pub fn select(request: DeviceRequest, local_rank: usize) -> Result<Device, MlErr
             Device::Cuda(index)
         }
     };
-    if device == Device::Cpu {
-        tracing::info!("running on the CPU with {} threads", tch::get_num_threads());
-    }
     Ok(device)
 }
 

@@ -138,6 +138,10 @@ impl Engine {
         if cfg.threads > 0 {
             tch::set_num_threads(cfg.threads as i32);
         }
+        // Said here, after [ml] threads took effect (an embedded rank runs with 1).
+        if device == Device::Cpu {
+            tracing::info!("running on the CPU with {} threads", tch::get_num_threads());
+        }
         check_halo("u", shape.halo, model.info())?;
         let staging = match device {
             Device::Cuda(index) => Staging::Cuda(Box::new(CudaStaging::new(

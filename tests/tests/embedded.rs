@@ -354,7 +354,6 @@ fn a_weights_file_that_is_no_model_is_reported_once_not_once_per_rank() {
 /// Regression (issue 17): a problem the exchanges' set-up finds (here a halo wider than the
 /// cyclic grid, which the config check lets through) was printed by every ocean rank.
 #[test]
-#[ignore = "needs ocean-model/src to print a collective CouplerError on rank 0 only (issue 17)"]
 fn a_problem_of_the_exchanges_set_up_is_reported_once_not_once_per_rank() {
     let dir = scratch_dir("emb-setup-once");
     let coupling = coupling_with_masks(N, "2h").replace(
