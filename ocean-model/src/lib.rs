@@ -61,6 +61,7 @@ pub mod output;
 pub mod params;
 pub mod physics;
 pub mod progress;
+pub mod real;
 pub mod simulation;
 pub mod startup;
 pub mod state;

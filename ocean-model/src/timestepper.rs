@@ -8,25 +8,26 @@ use crate::field::Stagger;
 use crate::halo::Halo;
 use crate::physics::forcing::{ForcingSource, StepStart};
 use crate::physics::{simd, Rhs, Rows, STRIP};
+use crate::real::Real;
 use crate::state::State;
 
 const STAGE_OFFSET: [f64; 3] = [0.5, 0.5, 1.0];
 const WEIGHT: [f64; 4] = [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0];
 
 /// RK4 work arrays for one rank box.
-pub struct Rk4 {
-    start: State,
+pub struct Rk4<T: Real = f64> {
+    start: State<T>,
     /// The stage being read (y_n + c k) and the next one being written: two, so
     /// that a stage can be written while the sweep over the one before still reads it.
-    stage: State,
-    next_stage: State,
+    stage: State<T>,
+    next_stage: State<T>,
     /// k of the first stage, whole box: it is used after the forcing arrives.
-    tend: State,
+    tend: State<T>,
     /// k of the later stages, used strip by strip: the last rows only.
-    tend_strip: State,
+    tend_strip: State<T>,
 }
 
-impl Rk4 {
+impl<T: Real> Rk4<T> {
     pub fn new(ni: usize, nj: usize) -> Self {
         Rk4 {
             start: State::zeros(ni, nj),
@@ -49,18 +50,18 @@ impl Rk4 {
         &mut self,
         at: StepStart,
         dt: f64,
-        state: &mut State,
-        rhs: &mut Rhs,
-        halo: &mut Halo,
-        forcing: &mut dyn ForcingSource,
+        state: &mut State<T>,
+        rhs: &mut Rhs<T>,
+        halo: &mut Halo<T>,
+        forcing: &mut dyn ForcingSource<T>,
     ) -> Result<()> {
         // y_n moves to `start` (no copy); `state` becomes the accumulator.
         std::mem::swap(state, &mut self.start);
         let nj = state.nj() as isize;
         for (s, weight) in WEIGHT.iter().enumerate() {
             let stage = Stage {
-                w: weight * dt,
-                next: STAGE_OFFSET.get(s).map(|c| c * dt),
+                w: T::from_f64(weight * dt),
+                next: STAGE_OFFSET.get(s).map(|c| T::from_f64(c * dt)),
                 first: s == 0,
             };
             let (start, next_stage) = (&self.start, &mut self.next_stage);
@@ -93,7 +94,7 @@ impl Rk4 {
 }
 
 /// Refresh the halos of u, v and eta (one message per neighbour for all three).
-pub fn fill_state_halos(halo: &mut Halo, s: &mut State) {
+pub fn fill_state_halos<T: Real>(halo: &mut Halo<T>, s: &mut State<T>) {
     halo.fill_halos_of([
         (&mut s.u, Stagger::U),
         (&mut s.v, Stagger::V),
@@ -107,22 +108,22 @@ pub fn fill_state_halos(halo: &mut Halo, s: &mut State) {
 /// acc = start + w k in the first stage, acc += w k after, and
 /// stage = start + c k when there is a next stage (c = `next`).
 #[derive(Clone, Copy)]
-struct Stage {
-    w: f64,
-    next: Option<f64>,
+struct Stage<T> {
+    w: T,
+    next: Option<T>,
     first: bool,
 }
 
-impl Stage {
+impl<T: Real> Stage<T> {
     /// The update on the owned points of `rows`.
     #[inline(always)]
     fn update(
         &self,
-        rhs: &Rhs,
-        acc: &mut State,
-        stage: &mut State,
-        start: &State,
-        tend: &State,
+        rhs: &Rhs<T>,
+        acc: &mut State<T>,
+        stage: &mut State<T>,
+        start: &State<T>,
+        tend: &State<T>,
         rows: Rows,
     ) {
         let (f, ni) = (&rhs.forcing, acc.ni());
@@ -144,7 +145,7 @@ impl Stage {
 
     /// One row of the update, with k[i] given by `k`, in one branch-free loop.
     #[inline(always)]
-    fn row(&self, a: &mut [f64], st: &mut [f64], s0: &[f64], n: usize, k: impl Fn(usize) -> f64) {
+    fn row(&self, a: &mut [T], st: &mut [T], s0: &[T], n: usize, k: impl Fn(usize) -> T) {
         let (a, st, s0) = (&mut a[..n], &mut st[..n], &s0[..n]);
         let w = self.w;
         match (self.first, self.next) {
