@@ -139,7 +139,7 @@ pub fn read(path: &Path, p: &Params) -> Result<Checkpoint> {
     let theirs = ds.var_data_type("u").and_then(Precision::of_nc_type);
     if theirs != Some(p.precision) {
         return Err(restart_err(format!(
-            "it holds the state in {}, the run is configured for ocean.numerics.precision = \"{}\": restart with precision = \"{}\", or from a checkpoint of a {} run",
+            "it holds the state in {}, the run is configured for ocean.numerics.precision = \"{}\": restart with precision = \"{}\", or from a checkpoint of an {} run",
             theirs.map_or("no float type", Precision::name),
             p.precision,
             theirs.map_or("f64", Precision::name),

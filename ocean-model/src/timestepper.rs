@@ -58,11 +58,13 @@ impl<T: Real> Rk4<T> {
         // y_n moves to `start` (no copy); `state` becomes the accumulator.
         std::mem::swap(state, &mut self.start);
         let nj = state.nj() as isize;
+        let mut unforced = false;
         for (s, weight) in WEIGHT.iter().enumerate() {
-            let stage = Stage {
+            let mut stage = Stage {
                 w: T::from_f64(weight * dt),
                 next: STAGE_OFFSET.get(s).map(|c| T::from_f64(c * dt)),
                 first: s == 0,
+                unforced,
             };
             let (start, next_stage) = (&self.start, &mut self.next_stage);
             if s == 0 {
@@ -73,6 +75,8 @@ impl<T: Real> Rk4<T> {
                     std::mem::swap(state, &mut self.start);
                     return Err(e);
                 }
+                unforced = rhs.forcing.is_zero();
+                stage.unforced = unforced;
                 let tend = &self.tend;
                 simd::widest(
                     #[inline(always)]
@@ -106,12 +110,15 @@ pub fn fill_state_halos<T: Real>(halo: &mut Halo<T>, s: &mut State<T>) {
 /// [`crate::physics::forcing::ExternalForcing::forced`])
 /// or k = tend (eta),
 /// acc = start + w k in the first stage, acc += w k after, and
-/// stage = start + c k when there is a next stage (c = `next`).
+/// stage = start + c k when there is a next stage (c = `next`). `unforced`: S is +0
+/// everywhere ([`crate::physics::forcing::ExternalForcing::is_zero`]), so it is not read
+/// (two streams fewer per stage).
 #[derive(Clone, Copy)]
 struct Stage<T> {
     w: T,
     next: Option<T>,
     first: bool,
+    unforced: bool,
 }
 
 impl<T: Real> Stage<T> {
@@ -128,15 +135,22 @@ impl<T: Real> Stage<T> {
     ) {
         let (f, ni) = (&rhs.forcing, acc.ni());
         let mask_u = &rhs.mask_u_of_column[..ni];
+        let zero = T::ZERO;
         for j in rows {
             let (sx, sy) = f.row(j as usize, ni);
             let mask_v = rhs.mask_v_of_row[j as usize];
             let (k, s0) = (tend.u.span(0, j, ni), start.u.span(0, j, ni));
             let (a, st) = (acc.u.span_mut(0, j, ni), stage.u.span_mut(0, j, ni));
-            self.row(a, st, s0, ni, |i| f.forced(k[i], sx[i], mask_u[i]));
+            match self.unforced {
+                true => self.row(a, st, s0, ni, |i| f.forced(k[i], zero, mask_u[i])),
+                false => self.row(a, st, s0, ni, |i| f.forced(k[i], sx[i], mask_u[i])),
+            }
             let (k, s0) = (tend.v.span(0, j, ni), start.v.span(0, j, ni));
             let (a, st) = (acc.v.span_mut(0, j, ni), stage.v.span_mut(0, j, ni));
-            self.row(a, st, s0, ni, |i| f.forced(k[i], sy[i], mask_v));
+            match self.unforced {
+                true => self.row(a, st, s0, ni, |i| f.forced(k[i], zero, mask_v)),
+                false => self.row(a, st, s0, ni, |i| f.forced(k[i], sy[i], mask_v)),
+            }
             let (k, s0) = (tend.eta.span(0, j, ni), start.eta.span(0, j, ni));
             let (a, st) = (acc.eta.span_mut(0, j, ni), stage.eta.span_mut(0, j, ni));
             self.row(a, st, s0, ni, |i| k[i]);
