@@ -1,7 +1,7 @@
 //! `[ocean.numerics] precision = "f32"` (issue 15): the serial model in f32 conserves
 //! volume to round-off and stays close to f64 over a short run; the binary restarts an
-//! f32 run bit for bit, writes its snapshots as f32 saying so, and refuses a checkpoint
-//! of the other precision naming the file and both precisions.
+//! f32 run bit for bit, writes its snapshots as f32 saying so (and plots them), and
+//! refuses a checkpoint of the other precision naming the file and both precisions.
 
 mod common;
 
@@ -157,6 +157,21 @@ fn an_f32_run_restarts_bit_for_bit_and_writes_f32_snapshots() {
         r.data_set().var_data_type("volume"),
         Some(netcdf3::DataType::F64),
         "diagnostics are summed and stored in f64"
+    );
+    let plots = dir.join("plots");
+    let out = run_plain(
+        &[
+            "plot",
+            full.to_str().unwrap(),
+            "--out",
+            plots.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_success(&out, "plot of an f32 run");
+    assert!(
+        plots.join("ssh.png").is_file(),
+        "no ssh.png from the f32 snapshots"
     );
 }
 
