@@ -35,7 +35,8 @@ fn sum_eta<T: Real>(s: &State<T>) -> f64 {
 
 /// Each step changes Σ η only by the rounding of the 32² η updates (≈ 4 additions each
 /// of ε|η|, ε = 2⁻²⁴): a random walk of about √(4 × 1024 × steps) ε |η| ≈ 1e-4 m after 400
-/// steps. A flux that did not telescope would move Σ η by O(dt |∇·(hu)|) ≈ 1 m a step.
+/// steps (measured: 5e-6 m). A flux that did not telescope would move Σ η by
+/// O(dt |∇·(hu)|) ≈ 1 m a step.
 #[test]
 fn volume_is_conserved_to_f32_round_off() {
     let mut m = bumped::<f32>();
@@ -43,17 +44,22 @@ fn volume_is_conserved_to_f32_round_off() {
     let mut worst: f64 = 0.0;
     m.run(steps, |_, s| worst = worst.max((sum_eta(s) - v0).abs()));
     let round_off = (4.0 * 1024.0 * steps as f64).sqrt() * f32::EPSILON as f64 * 0.5;
+    eprintln!(
+        "f32: Σ η moved by at most {worst:e} m over {steps} steps (bound {:e})",
+        round_off
+    );
     assert!(
-        worst <= 10.0 * round_off,
+        worst <= round_off,
         "Σ η drifted by {worst:e} m (f32 round-off bound {:e} m)",
-        10.0 * round_off
+        round_off
     );
     let volume = integrals(&m.p, &m.state).volume;
     assert!(volume.is_finite() && volume > 0.0);
 }
 
 /// Over 200 steps (7 days at 32²) from the same state the two precisions agree to
-/// 1e-4 of the largest value: far above f32's 6e-8, far below any physical difference.
+/// 1e-5 of the largest value (measured: 6e-7 for u, 1e-6 for η): well above f32's 6e-8,
+/// far below any physical difference.
 #[test]
 fn f32_and_f64_short_runs_agree() {
     let (mut a, mut b) = (bumped::<f64>(), bumped::<f32>());
@@ -72,9 +78,10 @@ fn f32_and_f64_short_runs_agree() {
                 diff = diff.max((x - y).abs());
             }
         }
+        eprintln!("{name}: max |f32 − f64| = {diff:e}, max |{name}| = {big:e}");
         assert!(big > 0.0, "{name} is zero");
         assert!(
-            diff <= 1e-4 * big,
+            diff <= 1e-5 * big,
             "{name}: f32 differs from f64 by {diff:e} (largest |{name}| {big:e})"
         );
         assert!(
