@@ -67,7 +67,19 @@ impl<T: Real> Rk4<T> {
                 unforced,
             };
             let (start, next_stage) = (&self.start, &mut self.next_stage);
-            if s == 0 {
+            if s == 0 && !forcing.is_late() {
+                // Known before the sweep (no forcing): the first stage too updates strip by
+                // strip, and k1 never goes to memory.
+                if let Err(e) = forcing.refresh(at, start, &mut rhs.forcing) {
+                    std::mem::swap(state, &mut self.start);
+                    return Err(e);
+                }
+                unforced = rhs.forcing.is_zero();
+                stage.unforced = unforced;
+                rhs.sweep(start, &mut self.tend_strip, |rhs, tend, rows| {
+                    stage.update(rhs, state, next_stage, start, tend, rows)
+                });
+            } else if s == 0 {
                 rhs.sweep(start, &mut self.tend, |_, _, _| forcing.progress());
                 if let Err(e) = forcing.refresh(at, start, &mut rhs.forcing) {
                     // Nothing is written yet: hand y_n back, so that the caller can still

@@ -35,7 +35,8 @@ pub struct StepStart {
 ///
 /// [`crate::timestepper::Rk4::step`] calls [`ForcingSource::progress`] after each strip
 /// of its first stage's sweep (every other term of y_n is being computed), then
-/// [`ForcingSource::refresh`] once, just before the forcing is added. If `refresh` fails
+/// [`ForcingSource::refresh`] once, just before the forcing is added (a source that is not
+/// [`ForcingSource::is_late`] is refreshed before the sweep instead). If `refresh` fails
 /// the step has written nothing: it returns the error with the state back at y_n, so that
 /// the caller can still save the last completed step.
 pub trait ForcingSource<T: Real = f64> {
@@ -43,6 +44,14 @@ pub trait ForcingSource<T: Real = f64> {
     /// (the coupler's sends: MPI moves a large message only while its sender is inside
     /// MPI) moves it on here.
     fn progress(&mut self) {}
+
+    /// Whether the forcing can only be had once the first stage's other terms are
+    /// computed (true: the coupler's, whose get waits on the partner). A source that
+    /// answers false has `refresh` called before the first sweep, which then updates the
+    /// stage strip by strip like the others (six streams fewer per step).
+    fn is_late(&self) -> bool {
+        true
+    }
 
     /// Bring `forcing` up to date for the step starting at `at`, whose state is `y_n`
     /// (halos fresh); leave it as it is to keep the last values.
@@ -59,6 +68,10 @@ pub trait ForcingSource<T: Real = f64> {
 pub struct NoForcing;
 
 impl<T: Real> ForcingSource<T> for NoForcing {
+    fn is_late(&self) -> bool {
+        false
+    }
+
     fn refresh(&mut self, _: StepStart, _: &State<T>, _: &mut ExternalForcing<T>) -> Result<()> {
         Ok(())
     }
