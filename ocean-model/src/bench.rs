@@ -1,5 +1,6 @@
 //! `ocean-model bench`: cost of a full RK4 step per grid cell, and SYPD, at several
-//! resolutions, on the ranks the benchmark was launched with. Outputs are off.
+//! resolutions, on the ranks the benchmark was launched with, in f64 or f32
+//! (`--precision`). Outputs are off.
 
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use crate::grid::Decomposition;
 use crate::params::Params;
 use crate::physics::forcing::{NoForcing, StepStart};
 use crate::physics::Rhs;
+use crate::real::Real;
 use crate::state::State;
 use crate::timestepper::{fill_state_halos, Rk4};
 
@@ -30,17 +32,18 @@ pub struct BenchResult {
     pub dt: f64,
 }
 
-/// Time `steps` RK4 steps (after `steps / 10 + 1` warm-up steps) of an n × n double gyre.
-pub fn run_one(comm: &SimpleCommunicator, n: usize, steps: u64) -> Result<BenchResult> {
+/// Time `steps` RK4 steps (after `steps / 10 + 1` warm-up steps) of an n × n double gyre,
+/// stepped in `T`.
+pub fn run_one<T: Real>(comm: &SimpleCommunicator, n: usize, steps: u64) -> Result<BenchResult> {
     let p = Params::for_grid(n, n);
     p.validate()?;
     let size = comm.size() as usize;
     let domain = Domain::new(comm.duplicate(), Decomposition::new(n, n, size, None)?);
     let b = domain.rank_box;
     let (mut state, mut rhs, mut rk4) = (
-        State::zeros(b.ni, b.nj),
-        Rhs::new(&p, b),
-        Rk4::new(b.ni, b.nj),
+        State::<T>::zeros(b.ni, b.nj),
+        Rhs::<T>::new(&p, b),
+        Rk4::<T>::new(b.ni, b.nj),
     );
     let mut halo = domain.halo(p.walls);
     fill_state_halos(&mut halo, &mut state);

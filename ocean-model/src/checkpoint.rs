@@ -1,9 +1,12 @@
-//! Checkpoints: the global u, v, eta and the last received forcing (sx, sy) in f64,
-//! plus step, time and dt, in a NetCDF-3 file written by rank 0. The model time is also
+//! Checkpoints: the global u, v, eta and the last received forcing (sx, sy) in the run's
+//! precision (`ocean.numerics.precision`, also the global attribute `precision`), plus
+//! step, time and dt, in a NetCDF-3 file written by rank 0. The model time is also
 //! a CF scalar time coordinate (`time`, named by each variable's `coordinates`). A restart reads the
 //! file on every rank and takes its own box, so it may use another decomposition.
 //! Restarting reproduces an uninterrupted run bit for bit: the state, the forcing
-//! and the step counter are all RK4 carries from one step to the next.
+//! and the step counter are all RK4 carries from one step to the next. A checkpoint of
+//! the other precision is refused, naming the file and both precisions (f64 → f32 would
+//! round the state, f32 → f64 would not be the f64 run it claims to continue).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -14,9 +17,18 @@ use netcdf3::{DataSet, FileReader, FileWriter, Version};
 use crate::error::{OceanError, Result};
 use crate::grid::RankBox;
 use crate::output::{
-    add_globals, add_grid, add_time_coordinate, add_var, grid_coordinates, nc_err,
+    add_globals, add_grid, add_time_coordinate, add_var_as, grid_coordinates, nc_err,
 };
 use crate::params::Params;
+use crate::real::{Precision, Real};
+
+/// The NetCDF type of a variable in `precision`.
+pub(crate) fn nc_type(precision: Precision) -> netcdf3::DataType {
+    match precision {
+        Precision::F64 => f64::NC_TYPE,
+        Precision::F32 => f32::NC_TYPE,
+    }
+}
 
 /// Names, dims and units of the checkpointed arrays.
 #[rustfmt::skip]
@@ -53,11 +65,13 @@ pub fn write(path: &Path, p: &Params, step: u64, time_s: f64, arrays: [&[f64]; 5
         ds.add_global_attr_f64("step", vec![step as f64])?;
         ds.add_global_attr_f64("time_s", vec![time_s])?;
         ds.add_global_attr_f64("dt", vec![p.dt])?;
+        ds.add_global_attr_string("precision", p.precision.name())?;
         add_time_coordinate(&mut ds, &[])?;
         add_grid(&mut ds, p)?;
         for (name, dims, long, units) in VARS {
-            add_var(&mut ds, name, &dims, long, units)?;
+            add_var_as(&mut ds, name, &dims, long, units, nc_type(p.precision))?;
             ds.add_var_attr_string(name, "coordinates", "time")?;
+            ds.add_var_attr_string(name, "precision", p.precision.name())?;
         }
         Ok(ds)
     };
@@ -78,7 +92,13 @@ pub fn write(path: &Path, p: &Params, step: u64, time_s: f64, arrays: [&[f64]; 5
             .map_err(|e| nc_err(path, e))?;
     }
     for ((name, ..), data) in VARS.iter().zip(arrays) {
-        w.write_var_f64(name, data).map_err(|e| nc_err(path, e))?;
+        let written = match p.precision {
+            Precision::F64 => w.write_var_f64(name, data),
+            Precision::F32 => {
+                w.write_var_f32(name, &data.iter().map(|&x| x as f32).collect::<Vec<_>>())
+            }
+        };
+        written.map_err(|e| nc_err(path, e))?;
     }
     w.close().map_err(|e| nc_err(path, e))
 }
@@ -116,9 +136,24 @@ pub fn read(path: &Path, p: &Params) -> Result<Checkpoint> {
             p.dt
         )));
     }
+    let theirs = ds.var_data_type("u").and_then(Precision::of_nc_type);
+    if theirs != Some(p.precision) {
+        return Err(restart_err(format!(
+            "it holds the state in {}, the run is configured for ocean.numerics.precision = \"{}\": restart with precision = \"{}\", or from a checkpoint of an {} run",
+            theirs.map_or("no float type", Precision::name),
+            p.precision,
+            theirs.map_or("f64", Precision::name),
+            p.precision
+        )));
+    }
     let mut read = |name: &str| {
-        r.read_var_f64(name)
-            .map_err(|e| restart_err(format!("variable {name}: {e:?}")))
+        let values = match p.precision {
+            Precision::F64 => r.read_var_f64(name),
+            Precision::F32 => r
+                .read_var_f32(name)
+                .map(|v| v.into_iter().map(f64::from).collect()),
+        };
+        values.map_err(|e| restart_err(format!("variable {name}: {e:?}")))
     };
     let arrays = [
         read("u")?,
@@ -138,9 +173,11 @@ pub fn read(path: &Path, p: &Params) -> Result<Checkpoint> {
 }
 
 /// Copy the box `b` out of a global [j][i] array into `out` ([j][i], no halo).
-pub fn extract_box(global: &[f64], nx: usize, b: RankBox, out: &mut [f64]) {
+pub fn extract_box<T: Real>(global: &[f64], nx: usize, b: RankBox, out: &mut [T]) {
     for (j, row) in out.chunks_exact_mut(b.ni).enumerate() {
         let start = (b.j0 + j) * nx + b.i0;
-        row.copy_from_slice(&global[start..start + b.ni]);
+        for (o, &x) in row.iter_mut().zip(&global[start..start + b.ni]) {
+            *o = T::from_f64(x);
+        }
     }
 }

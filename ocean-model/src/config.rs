@@ -11,6 +11,7 @@
 //! [ocean.parallel]  # px, py                                                  (here)
 //! [ocean.output]    # snapshot_interval, diagnostics_interval, ...            (output)
 //! [ocean.forcing]   # check, max_abs: what to do with bad ML forcing          (forcing)
+//! [ocean.numerics]  # precision = "f64" | "f32"                              (here)
 //! ```
 //!
 //! The ocean's side of `[coupling]` is checked against the result in [`coupling`].
@@ -26,6 +27,7 @@ use serde::Deserialize;
 
 use crate::error::{OceanError, Result};
 use crate::params::Params;
+use crate::real::Precision;
 
 pub use coupling::ocean_ends;
 pub use forcing::{BadForcing, ForcingCheck, ForcingConfig, DEFAULT_MAX_FORCING};
@@ -42,6 +44,7 @@ pub struct OceanConfig {
     pub parallel: ParallelConfig,
     pub output: OutputConfig,
     pub forcing: ForcingConfig,
+    pub numerics: NumericsConfig,
 }
 
 /// `[ocean.parallel]`; both absent: automatic layout over the ocean communicator.
@@ -50,6 +53,14 @@ pub struct OceanConfig {
 pub struct ParallelConfig {
     pub px: Option<usize>,
     pub py: Option<usize>,
+}
+
+/// `[ocean.numerics]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NumericsConfig {
+    /// The float type of the model: "f64" (default) or "f32" (see docs/ocean.md).
+    pub precision: Option<Precision>,
 }
 
 /// Everything a run needs, checked.
@@ -68,7 +79,8 @@ impl OceanConfig {
     /// errors list each bad key as `ocean.<table>.<key> = value: allowed ...`.
     pub fn resolve(&self, duration_s: f64, run_dir: PathBuf) -> Result<Setup> {
         let mut bad = Vec::new();
-        let params = physics::params(&self.grid, &self.physics, &self.time, &mut bad);
+        let mut params = physics::params(&self.grid, &self.physics, &self.time, &mut bad);
+        params.precision = self.numerics.precision.unwrap_or_default();
         let plan = self.output.plan(params.dt, duration_s, run_dir, &mut bad);
         let layout = self.parallel.layout(&mut bad);
         let forcing = self.forcing.check(&mut bad);

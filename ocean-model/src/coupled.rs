@@ -18,6 +18,7 @@ use crate::error::{OceanError, Result};
 use crate::grid::RankBox;
 use crate::physics::forcing::{ExternalForcing, ForcingSource, StepStart};
 use crate::physics::Rhs;
+use crate::real::Real;
 use crate::state::State;
 
 /// Component name of the ocean in the experiment file.
@@ -37,11 +38,11 @@ struct Incoming {
 /// What the run loop asks of the ocean's partner in a coupled run, on top of the forcing
 /// it provides: the ML server over the coupler ([`OceanCoupling`]) or the model run inside
 /// the ocean's own ranks ([`crate::embedded::EmbeddedMl`]).
-pub trait Coupling: ForcingSource {
+pub trait Coupling<T: Real = f64>: ForcingSource<T> {
     /// Send the static masks (once, at the first step of the run).
-    fn put_masks(&mut self, t: f64, rhs: &Rhs) -> Result<()>;
+    fn put_masks(&mut self, t: f64, rhs: &Rhs<T>) -> Result<()>;
     /// Send the surface velocities at the start of the step at time `t`.
-    fn put_surface(&mut self, t: f64, s: &State) -> Result<()>;
+    fn put_surface(&mut self, t: f64, s: &State<T>) -> Result<()>;
     /// Whether the coupled run can stop and restart at model time `t`: a coupling time of
     /// every periodic exchange.
     fn is_restart_time(&self, t: f64) -> bool;
@@ -136,7 +137,7 @@ impl OceanCoupling {
     }
 
     /// Put the static masks (once, at the first step of the run).
-    pub fn put_masks(&mut self, t: f64, rhs: &Rhs) -> Result<()> {
+    pub fn put_masks<T: Real>(&mut self, t: f64, rhs: &Rhs<T>) -> Result<()> {
         for (name, mask) in [("mask_u", &rhs.mask_u), ("mask_v", &rhs.mask_v)] {
             if self.sends.contains(&name) {
                 fill_levels(&mut self.out, self.levels, |lvl| mask.copy_interior_to(lvl));
@@ -147,7 +148,7 @@ impl OceanCoupling {
     }
 
     /// Put the surface velocities at the start of the step at time `t`.
-    pub fn put_surface(&mut self, t: f64, s: &State) -> Result<()> {
+    pub fn put_surface<T: Real>(&mut self, t: f64, s: &State<T>) -> Result<()> {
         for (name, field) in [("u", &s.u), ("v", &s.v)] {
             if self.sends.contains(&name) {
                 fill_levels(&mut self.out, self.levels, |lvl| {
@@ -161,7 +162,12 @@ impl OceanCoupling {
 
     /// Receive sx, sy for time `t` (step `step`) if it is a coupling time; otherwise keep
     /// the last values (see [`ForcingIntake::take`]).
-    pub fn get_forcing(&mut self, t: f64, step: u64, forcing: &mut ExternalForcing) -> Result<()> {
+    pub fn get_forcing<T: Real>(
+        &mut self,
+        t: f64,
+        step: u64,
+        forcing: &mut ExternalForcing<T>,
+    ) -> Result<()> {
         let cpl = &mut self.cpl;
         self.intake.take(t, step, forcing, &self.comm, |name, buf| {
             Ok(cpl.get(name, t, buf)?)
@@ -184,12 +190,12 @@ impl OceanCoupling {
     }
 }
 
-impl Coupling for OceanCoupling {
-    fn put_masks(&mut self, t: f64, rhs: &Rhs) -> Result<()> {
+impl<T: Real> Coupling<T> for OceanCoupling {
+    fn put_masks(&mut self, t: f64, rhs: &Rhs<T>) -> Result<()> {
         OceanCoupling::put_masks(self, t, rhs)
     }
 
-    fn put_surface(&mut self, t: f64, s: &State) -> Result<()> {
+    fn put_surface(&mut self, t: f64, s: &State<T>) -> Result<()> {
         OceanCoupling::put_surface(self, t, s)
     }
 
@@ -208,13 +214,18 @@ impl Coupling for OceanCoupling {
 }
 
 /// The coupled forcing: received at coupling times, kept in between.
-impl ForcingSource for OceanCoupling {
+impl<T: Real> ForcingSource<T> for OceanCoupling {
     /// Lets MPI move the sends in flight.
     fn progress(&mut self) {
         self.cpl.progress();
     }
 
-    fn refresh(&mut self, at: StepStart, _: &State, forcing: &mut ExternalForcing) -> Result<()> {
+    fn refresh(
+        &mut self,
+        at: StepStart,
+        _: &State<T>,
+        forcing: &mut ExternalForcing<T>,
+    ) -> Result<()> {
         self.get_forcing(at.time_s, at.step, forcing)
     }
 }
@@ -248,11 +259,11 @@ impl ForcingIntake {
     /// get leaves the forcing as it was. Values that are not finite or exceed the bound go
     /// through the `[ocean.forcing]` policy; every ocean rank (`comm`) stops together when
     /// one must.
-    pub(crate) fn take(
+    pub(crate) fn take<T: Real>(
         &mut self,
         t: f64,
         step: u64,
-        forcing: &mut ExternalForcing,
+        forcing: &mut ExternalForcing<T>,
         comm: &mpi::topology::SimpleCommunicator,
         mut get: impl FnMut(&'static str, &mut [f64]) -> Result<bool>,
     ) -> Result<()> {
@@ -276,12 +287,12 @@ impl ForcingIntake {
                     let src = &inc.buf[l * rows * cols + (j + h) * cols + h..][..ni];
                     let dst = &mut target[(l * nj + j) * ni..][..ni];
                     for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
-                        *d = if s.is_finite() && s.abs() <= self.check.max_abs {
+                        *d = T::from_f64(if s.is_finite() && s.abs() <= self.check.max_abs {
                             s
                         } else {
                             bad.note(s, l, i, j);
                             repair(s, self.check)
-                        };
+                        });
                     }
                 }
             }

@@ -5,6 +5,7 @@
 
 use crate::field::Field;
 use crate::params::Params;
+use crate::real::Real;
 use crate::state::State;
 
 /// Integrals over one rank box (summed over ranks by the caller).
@@ -18,8 +19,9 @@ pub struct Integrals {
     pub volume: f64,
 }
 
-/// KE, PE and volume of the owned cells of `s` (halos must be fresh).
-pub fn integrals(p: &Params, s: &State) -> Integrals {
+/// KE, PE and volume of the owned cells of `s` (halos must be fresh), summed in f64
+/// whatever the model's precision.
+pub fn integrals<T: Real>(p: &Params, s: &State<T>) -> Integrals {
     let area = p.dx() * p.dy();
     let mut out = Integrals::default();
     let ni = s.ni();
@@ -28,10 +30,17 @@ pub fn integrals(p: &Params, s: &State) -> Integrals {
         let (vs, vn) = (s.v.span(0, j - 1, ni), s.v.span(0, j, ni));
         let eta = s.eta.span(0, j, ni);
         for i in 0..ni {
-            let h = p.depth + eta[i];
-            let ke = 0.25 * (uw[i] * uw[i] + ue[i] * ue[i] + vs[i] * vs[i] + vn[i] * vn[i]);
+            let (uw, ue, vs, vn) = (
+                uw[i].to_f64(),
+                ue[i].to_f64(),
+                vs[i].to_f64(),
+                vn[i].to_f64(),
+            );
+            let eta = eta[i].to_f64();
+            let h = p.depth + eta;
+            let ke = 0.25 * (uw * uw + ue * ue + vs * vs + vn * vn);
             out.kinetic_energy += p.rho0 * h * ke * area;
-            out.potential_energy += 0.5 * p.rho0 * p.gravity * eta[i] * eta[i] * area;
+            out.potential_energy += 0.5 * p.rho0 * p.gravity * eta * eta * area;
             out.volume += h * area;
         }
     }
@@ -50,7 +59,7 @@ pub struct Worst {
 }
 
 /// Scan the owned cells for non-finite values and the largest CFL number.
-pub fn worst_point(p: &Params, s: &State) -> Worst {
+pub fn worst_point<T: Real>(p: &Params, s: &State<T>) -> Worst {
     let (dt, rdx, rdy) = (p.dt, 1.0 / p.dx(), 1.0 / p.dy());
     let mut worst = Worst {
         cfl: 0.0,
@@ -67,7 +76,7 @@ pub fn worst_point(p: &Params, s: &State) -> Worst {
                     cfl: f64::INFINITY,
                     i,
                     j,
-                    non_finite: Some((name, f.at(i as isize, jj))),
+                    non_finite: Some((name, f.at(i as isize, jj).to_f64())),
                 };
                 return worst;
             }
@@ -76,10 +85,14 @@ pub fn worst_point(p: &Params, s: &State) -> Worst {
         let (vs, vn) = (s.v.span(0, jj - 1, ni), s.v.span(0, jj, ni));
         let eta = s.eta.span(0, jj, ni);
         for i in 0..ni {
-            let c = (p.gravity * (p.depth + eta[i]).max(0.0)).sqrt();
-            let cfl = dt
-                * ((0.5 * (uw[i] + ue[i]).abs() + c) * rdx
-                    + (0.5 * (vs[i] + vn[i]).abs() + c) * rdy);
+            let (uw, ue, vs, vn) = (
+                uw[i].to_f64(),
+                ue[i].to_f64(),
+                vs[i].to_f64(),
+                vn[i].to_f64(),
+            );
+            let c = (p.gravity * (p.depth + eta[i].to_f64()).max(0.0)).sqrt();
+            let cfl = dt * ((0.5 * (uw + ue).abs() + c) * rdx + (0.5 * (vs + vn).abs() + c) * rdy);
             if cfl > worst.cfl {
                 worst = Worst {
                     cfl,
@@ -95,14 +108,15 @@ pub fn worst_point(p: &Params, s: &State) -> Worst {
 
 /// Relative vorticity ζ = ∂x v − ∂y u on the north-east corners of the owned cells (s⁻¹),
 /// written [j][i] into `out`.
-pub fn relative_vorticity(p: &Params, u: &Field, v: &Field, out: &mut [f64]) {
+pub fn relative_vorticity<T: Real>(p: &Params, u: &Field<T>, v: &Field<T>, out: &mut [f64]) {
     let (rdx, rdy, ni) = (1.0 / p.dx(), 1.0 / p.dy(), u.ni);
     for (j, row) in out.chunks_exact_mut(ni).enumerate() {
         let j = j as isize;
         let (vw, ve) = (v.span(0, j, ni), v.span(1, j, ni));
         let (us, un) = (u.span(0, j, ni), u.span(0, j + 1, ni));
         for i in 0..ni {
-            row[i] = (ve[i] - vw[i]) * rdx - (un[i] - us[i]) * rdy;
+            row[i] =
+                (ve[i].to_f64() - vw[i].to_f64()) * rdx - (un[i].to_f64() - us[i].to_f64()) * rdy;
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::field::Field;
 use crate::grid::{Decomposition, RankBox};
 use crate::halo::Halo;
 use crate::params::WallCondition;
+use crate::real::Real;
 
 /// A rank of the ocean communicator and its box.
 pub struct Domain {
@@ -57,7 +58,7 @@ impl Domain {
     }
 
     /// The halo filler of this rank's box.
-    pub fn halo(&self, walls: WallCondition) -> Halo {
+    pub fn halo<T: Real>(&self, walls: WallCondition) -> Halo<T> {
         let b = self.rank_box;
         Halo::new(
             Some(self.comm.duplicate()),
@@ -74,14 +75,16 @@ impl Domain {
 
     /// Gather the owned cells of `f` into the global nx × ny array (i fastest) on rank 0,
     /// written into `global`; other ranks leave `global` untouched.
-    pub fn gather(&mut self, f: &Field, global: &mut [f64]) {
+    pub fn gather<T: Real>(&mut self, f: &Field<T>, global: &mut [f64]) {
         f.copy_interior_to(&mut self.local);
         self.gather_local(global);
     }
 
     /// Like [`Domain::gather`] for a box already laid out as [j][i] without halo.
-    pub fn gather_slice(&mut self, local: &[f64], global: &mut [f64]) {
-        self.local.copy_from_slice(local);
+    pub fn gather_slice<T: Real>(&mut self, local: &[T], global: &mut [f64]) {
+        for (l, &x) in self.local.iter_mut().zip(local) {
+            *l = x.to_f64();
+        }
         self.gather_local(global);
     }
 

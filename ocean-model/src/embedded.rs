@@ -41,6 +41,7 @@ use crate::error::{OceanError, Result};
 use crate::grid::RankBox;
 use crate::physics::forcing::{ExternalForcing, ForcingSource, StepStart};
 use crate::physics::Rhs;
+use crate::real::Real;
 use crate::state::State;
 
 /// The component name of the model's end of the exchanges.
@@ -259,7 +260,12 @@ impl EmbeddedMl {
 
     /// Puts the owned box of `field` (every level alike) from the ocean end, if an
     /// exchange sends it.
-    fn put_ocean(&mut self, name: &str, t: f64, field: &crate::field::Field) -> Result<()> {
+    fn put_ocean<T: Real>(
+        &mut self,
+        name: &str,
+        t: f64,
+        field: &crate::field::Field<T>,
+    ) -> Result<()> {
         let end = format!("{COMPONENT}.{name}");
         if !self.loopback.sends(&end) {
             return Ok(());
@@ -397,8 +403,8 @@ impl EmbeddedMl {
     }
 }
 
-impl Coupling for EmbeddedMl {
-    fn put_masks(&mut self, t: f64, rhs: &Rhs) -> Result<()> {
+impl<T: Real> Coupling<T> for EmbeddedMl {
+    fn put_masks(&mut self, t: f64, rhs: &Rhs<T>) -> Result<()> {
         self.put_ocean("mask_u", t, &rhs.mask_u)?;
         self.put_ocean("mask_v", t, &rhs.mask_v)?;
         if !self.masks {
@@ -424,7 +430,7 @@ impl Coupling for EmbeddedMl {
             .map_err(|e| OceanError::Embedded(format!("embedded ML: {e}")))
     }
 
-    fn put_surface(&mut self, t: f64, s: &State) -> Result<()> {
+    fn put_surface(&mut self, t: f64, s: &State<T>) -> Result<()> {
         self.put_ocean("u", t, &s.u)?;
         self.put_ocean("v", t, &s.v)
     }
@@ -448,8 +454,13 @@ impl Coupling for EmbeddedMl {
 }
 
 /// The embedded forcing: computed at the coupling times, kept in between.
-impl ForcingSource for EmbeddedMl {
-    fn refresh(&mut self, at: StepStart, _: &State, forcing: &mut ExternalForcing) -> Result<()> {
+impl<T: Real> ForcingSource<T> for EmbeddedMl {
+    fn refresh(
+        &mut self,
+        at: StepStart,
+        _: &State<T>,
+        forcing: &mut ExternalForcing<T>,
+    ) -> Result<()> {
         let t = at.time_s;
         if self.loopback.delivers_at(&format!("{ML}.u"), t)? {
             let served = self.serve(t);

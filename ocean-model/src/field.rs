@@ -1,6 +1,7 @@
 //! A 2-D field on one rank's box with a halo of width [`HALO`], stored flat, i fastest.
 
 use crate::grid::HALO;
+use crate::real::Real;
 
 /// Where a field lives on the C-grid; decides how walls fill its halo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,17 +19,22 @@ pub enum Stagger {
 /// A scratch field can instead keep only a few recent rows ([`Field::row_ring`]):
 /// row j then lives in slot (j + HALO) mod the ring size, and a row-by-row sweep
 /// keeps the whole field in cache.
+///
+/// The values are of the run's float type `T` ([`Real`]); copies in and out of the
+/// owned box ([`Field::copy_interior_to`], [`Field::set_interior_from`]) are in f64, the
+/// type of output, checkpoints and coupling buffers (exact both ways for an f32 field
+/// read back from what it wrote).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field {
+pub struct Field<T: Real = f64> {
     pub ni: usize,
     pub nj: usize,
     pub stride: usize,
     /// Stored rows minus one, a power of two minus one, for a ring; all ones otherwise.
     row_mask: usize,
-    pub data: Vec<f64>,
+    pub data: Vec<T>,
 }
 
-impl Field {
+impl<T: Real> Field<T> {
     /// A zero field for a box of `ni × nj` owned cells.
     pub fn zeros(ni: usize, nj: usize) -> Self {
         let stride = ni + 2 * HALO;
@@ -37,7 +43,7 @@ impl Field {
             nj,
             stride,
             row_mask: usize::MAX,
-            data: vec![0.0; stride * (nj + 2 * HALO)],
+            data: vec![T::ZERO; stride * (nj + 2 * HALO)],
         }
     }
 
@@ -51,7 +57,7 @@ impl Field {
             nj,
             stride,
             row_mask: rows - 1,
-            data: vec![0.0; stride * rows],
+            data: vec![T::ZERO; stride * rows],
         }
     }
 
@@ -63,27 +69,27 @@ impl Field {
 
     /// Value at local (i, j).
     #[inline]
-    pub fn at(&self, i: isize, j: isize) -> f64 {
+    pub fn at(&self, i: isize, j: isize) -> T {
         self.data[self.idx(i, j)]
     }
 
     /// Mutable value at local (i, j).
     #[inline]
-    pub fn at_mut(&mut self, i: isize, j: isize) -> &mut f64 {
+    pub fn at_mut(&mut self, i: isize, j: isize) -> &mut T {
         let k = self.idx(i, j);
         &mut self.data[k]
     }
 
     /// `n` values of row j starting at column i0: the building block of the hot loops.
     #[inline(always)]
-    pub fn span(&self, i0: isize, j: isize, n: usize) -> &[f64] {
+    pub fn span(&self, i0: isize, j: isize, n: usize) -> &[T] {
         let k = self.idx(i0, j);
         &self.data[k..k + n]
     }
 
     /// Mutable version of [`Field::span`].
     #[inline(always)]
-    pub fn span_mut(&mut self, i0: isize, j: isize, n: usize) -> &mut [f64] {
+    pub fn span_mut(&mut self, i0: isize, j: isize, n: usize) -> &mut [T] {
         let k = self.idx(i0, j);
         &mut self.data[k..k + n]
     }
@@ -91,7 +97,9 @@ impl Field {
     /// Copy the owned cells (no halo) into `out`, row by row: `out.len() == ni * nj`.
     pub fn copy_interior_to(&self, out: &mut [f64]) {
         for (j, row) in out.chunks_exact_mut(self.ni).enumerate() {
-            row.copy_from_slice(self.span(0, j as isize, self.ni));
+            for (o, &x) in row.iter_mut().zip(self.span(0, j as isize, self.ni)) {
+                *o = x.to_f64();
+            }
         }
     }
 
@@ -99,12 +107,14 @@ impl Field {
     pub fn set_interior_from(&mut self, src: &[f64]) {
         let ni = self.ni;
         for (j, row) in src.chunks_exact(ni).enumerate() {
-            self.span_mut(0, j as isize, ni).copy_from_slice(row);
+            for (x, &v) in self.span_mut(0, j as isize, ni).iter_mut().zip(row) {
+                *x = T::from_f64(v);
+            }
         }
     }
 
     /// Set every value, halo included.
-    pub fn fill(&mut self, value: f64) {
+    pub fn fill(&mut self, value: T) {
         self.data.fill(value);
     }
 }
@@ -115,7 +125,7 @@ mod tests {
 
     #[test]
     fn interior_round_trip_skips_halo() {
-        let mut f = Field::zeros(3, 2);
+        let mut f = Field::<f64>::zeros(3, 2);
         f.set_interior_from(&[1., 2., 3., 4., 5., 6.]);
         assert_eq!(f.at(2, 1), 6.0);
         assert_eq!(f.at(-1, 0), 0.0);
@@ -126,7 +136,7 @@ mod tests {
 
     #[test]
     fn row_ring_keeps_the_last_rows() {
-        let mut f = Field::row_ring(3, 100, 3);
+        let mut f = Field::<f64>::row_ring(3, 100, 3);
         for j in -2..40 {
             f.span_mut(-2, j, f.stride).fill(j as f64);
         }

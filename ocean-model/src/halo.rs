@@ -14,6 +14,7 @@ use mpi::traits::*;
 use crate::field::{Field, Stagger};
 use crate::grid::{Side, HALO};
 use crate::params::WallCondition;
+use crate::real::Real;
 
 /// Most fields one [`Halo::fill_halos_of`] call can carry.
 pub const MAX_FIELDS: usize = 3;
@@ -23,19 +24,20 @@ const TAG_WESTWARD: i32 = 12;
 const TAG_NORTHWARD: i32 = 13;
 const TAG_SOUTHWARD: i32 = 14;
 
-/// Boundary conditions of one rank box plus the buffers for its exchanges.
-pub struct Halo {
+/// Boundary conditions of one rank box plus the buffers for its exchanges, for fields
+/// of the float type `T`.
+pub struct Halo<T: Real = f64> {
     comm: Option<SimpleCommunicator>,
     /// West, east, south, north.
     sides: [Side; 4],
     walls: WallCondition,
     ni: usize,
     nj: usize,
-    send: [Vec<f64>; 2],
-    recv: [Vec<f64>; 2],
+    send: [Vec<T>; 2],
+    recv: [Vec<T>; 2],
 }
 
-impl Halo {
+impl<T: Real> Halo<T> {
     /// Walls on all four sides, no communicator (a single-rank run or a unit test).
     pub fn serial(ni: usize, nj: usize, walls: WallCondition) -> Self {
         Self::new(None, [Side::Wall; 4], ni, nj, walls)
@@ -56,19 +58,19 @@ impl Halo {
             walls,
             ni,
             nj,
-            send: [vec![0.0; n], vec![0.0; n]],
-            recv: [vec![0.0; n], vec![0.0; n]],
+            send: [vec![T::ZERO; n], vec![T::ZERO; n]],
+            recv: [vec![T::ZERO; n], vec![T::ZERO; n]],
         }
     }
 
     /// Refresh the halo of `f`, which lives at `stagger`.
-    pub fn fill_halos(&mut self, f: &mut Field, stagger: Stagger) {
+    pub fn fill_halos(&mut self, f: &mut Field<T>, stagger: Stagger) {
         self.fill_halos_of([(f, stagger)]);
     }
 
     /// Refresh the halos of up to [`MAX_FIELDS`] fields at once: each message to a
     /// neighbour carries all of them, so a rank waits once per side, not once per field.
-    pub fn fill_halos_of<const N: usize>(&mut self, mut fields: [(&mut Field, Stagger); N]) {
+    pub fn fill_halos_of<const N: usize>(&mut self, mut fields: [(&mut Field<T>, Stagger); N]) {
         const { assert!(N <= MAX_FIELDS) };
         for (f, stagger) in fields.iter_mut() {
             self.fill_x(f, *stagger);
@@ -85,7 +87,7 @@ impl Halo {
     }
 
     /// The west and east walls of `f` (the ranks are left to [`Self::exchange`]).
-    fn fill_x(&self, f: &mut Field, stagger: Stagger) {
+    fn fill_x(&self, f: &mut Field<T>, stagger: Stagger) {
         let (ni, nj) = (self.ni as isize, self.nj as isize);
         let h = HALO as isize;
         let s = self.wall_sign(stagger, Stagger::U);
@@ -93,7 +95,7 @@ impl Halo {
         if self.sides[0] == Side::Wall {
             for j in 0..nj {
                 if stagger == Stagger::U {
-                    *f.at_mut(-1, j) = 0.0;
+                    *f.at_mut(-1, j) = T::ZERO;
                     *f.at_mut(-2, j) = -f.at(0, j);
                 } else {
                     for g in 1..=h {
@@ -106,7 +108,7 @@ impl Halo {
         if self.sides[1] == Side::Wall {
             for j in 0..nj {
                 if stagger == Stagger::U {
-                    *f.at_mut(ni - 1, j) = 0.0;
+                    *f.at_mut(ni - 1, j) = T::ZERO;
                     for g in 1..=h {
                         *f.at_mut(ni - 1 + g, j) = -f.at(ni - 1 - g, j);
                     }
@@ -120,15 +122,15 @@ impl Halo {
     }
 
     /// The south and north walls of `f`, over the full row width.
-    fn fill_y(&self, f: &mut Field, stagger: Stagger) {
+    fn fill_y(&self, f: &mut Field<T>, stagger: Stagger) {
         let nj = self.nj as isize;
         let h = HALO as isize;
         let s = self.wall_sign(stagger, Stagger::V);
         let w = f.stride;
         if self.sides[2] == Side::Wall {
             if stagger == Stagger::V {
-                f.span_mut(-h, -1, w).fill(0.0);
-                copy_row(f, 0, -2, -1.0);
+                f.span_mut(-h, -1, w).fill(T::ZERO);
+                copy_row(f, 0, -2, -T::from_f64(1.0));
             } else {
                 for g in 1..=h {
                     copy_row(f, g - 1, -g, s);
@@ -137,9 +139,9 @@ impl Halo {
         }
         if self.sides[3] == Side::Wall {
             if stagger == Stagger::V {
-                f.span_mut(-h, nj - 1, w).fill(0.0);
+                f.span_mut(-h, nj - 1, w).fill(T::ZERO);
                 for g in 1..=h {
-                    copy_row(f, nj - 1 - g, nj - 1 + g, -1.0);
+                    copy_row(f, nj - 1 - g, nj - 1 + g, -T::from_f64(1.0));
                 }
             } else {
                 for g in 1..=h {
@@ -152,19 +154,19 @@ impl Halo {
     /// The sign a field at `stagger` takes when mirrored in a wall whose normal velocity
     /// lives at `normal`: −1 for that normal velocity (odd, zero on the wall), the wall
     /// condition's for the tangential one (free slip +1, no slip −1), +1 for T points.
-    fn wall_sign(&self, stagger: Stagger, normal: Stagger) -> f64 {
-        match stagger {
+    fn wall_sign(&self, stagger: Stagger, normal: Stagger) -> T {
+        T::from_f64(match stagger {
             Stagger::T => 1.0,
             s if s == normal => -1.0,
             _ => match self.walls {
                 WallCondition::FreeSlip => 1.0,
                 WallCondition::NoSlip => -1.0,
             },
-        }
+        })
     }
 
     /// Non-blocking exchange of `fields` with the rank neighbours along one axis.
-    fn exchange(&mut self, fields: &mut [(&mut Field, Stagger)], axis: Axis) {
+    fn exchange(&mut self, fields: &mut [(&mut Field<T>, Stagger)], axis: Axis) {
         let Some(comm) = self.comm.as_ref() else {
             return;
         };
@@ -297,12 +299,12 @@ impl Strip {
     fn len(&self) -> usize {
         (self.w * self.hgt) as usize
     }
-    fn pack(&self, f: &Field, buf: &mut [f64]) {
+    fn pack<T: Real>(&self, f: &Field<T>, buf: &mut [T]) {
         for (r, chunk) in buf.chunks_exact_mut(self.w as usize).enumerate() {
             chunk.copy_from_slice(f.span(self.i0, self.j0 + r as isize, self.w as usize));
         }
     }
-    fn unpack(&self, f: &mut Field, buf: &[f64]) {
+    fn unpack<T: Real>(&self, f: &mut Field<T>, buf: &[T]) {
         for (r, chunk) in buf.chunks_exact(self.w as usize).enumerate() {
             f.span_mut(self.i0, self.j0 + r as isize, self.w as usize)
                 .copy_from_slice(chunk);
@@ -311,7 +313,7 @@ impl Strip {
 }
 
 /// Row `to` := sign × row `from`, over the full width including the x halo.
-fn copy_row(f: &mut Field, from: isize, to: isize, sign: f64) {
+fn copy_row<T: Real>(f: &mut Field<T>, from: isize, to: isize, sign: T) {
     let w = f.stride;
     let (a, b) = (f.idx(-(HALO as isize), from), f.idx(-(HALO as isize), to));
     for k in 0..w {
@@ -326,7 +328,7 @@ mod tests {
     #[test]
     fn walls_zero_normal_flow_and_mirror_tangential() {
         let mut halo = Halo::serial(4, 4, WallCondition::NoSlip);
-        let mut u = Field::zeros(4, 4);
+        let mut u = Field::<f64>::zeros(4, 4);
         u.fill(1.0);
         halo.fill_halos(&mut u, Stagger::U);
         assert_eq!(u.at(-1, 1), 0.0, "west wall normal velocity");

@@ -15,7 +15,8 @@
 //! let p = Params::for_grid(16, 16);
 //! p.validate().unwrap();
 //! let whole = RankBox { i0: 0, j0: 0, ni: 16, nj: 16 };
-//! let (mut state, mut rhs) = (State::zeros(16, 16), Rhs::new(&p, whole));
+//! // The float type the model steps in: f64 here, f32 works the same way.
+//! let (mut state, mut rhs) = (State::<f64>::zeros(16, 16), Rhs::new(&p, whole));
 //! let (mut halo, mut rk4) = (Halo::serial(16, 16, p.walls), Rk4::new(16, 16));
 //! for step in 0..10 {
 //!     let at = StepStart { step, time_s: step as f64 * p.dt };
@@ -61,6 +62,7 @@ pub mod output;
 pub mod params;
 pub mod physics;
 pub mod progress;
+pub mod real;
 pub mod simulation;
 pub mod startup;
 pub mod state;

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use coupler::launch::{self, Intent};
-use coupler::Coupler;
+use coupler::{Coupler, CouplingConfig};
 use experiment::fault::{Faults, Point};
 use experiment::{logging, rundir, ExperimentFile, RunConfig};
 use mpi::traits::*;
@@ -24,6 +24,7 @@ use mpi::traits::*;
 use ml_server::config::Placement;
 use ocean_model::coupled::{OceanCoupling, COMPONENT};
 use ocean_model::embedded::{strips_for_analysis, EmbeddedMl};
+use ocean_model::real::{Precision, Real};
 use ocean_model::simulation::{Simulation, Stopped};
 use ocean_model::startup::{self, Overrides, Start};
 
@@ -61,6 +62,9 @@ enum Command {
         /// Timed steps per size.
         #[arg(long, default_value_t = 50)]
         steps: u64,
+        /// The float type to step in: f64 or f32.
+        #[arg(long, default_value = "f64")]
+        precision: Precision,
     },
     /// Draw PNG figures of a run's snapshots.nc and diagnostics.nc.
     Plot {
@@ -111,7 +115,14 @@ fn main() -> ExitCode {
     logging::init_logging(world.rank() == 0);
 
     let result = match cli.command {
-        Some(Command::Bench { sizes, steps }) => bench(&world, &sizes, steps),
+        Some(Command::Bench {
+            sizes,
+            steps,
+            precision,
+        }) => match precision {
+            Precision::F64 => bench::<f64>(&world, &sizes, steps),
+            Precision::F32 => bench::<f32>(&world, &sizes, steps),
+        },
         Some(Command::Plot { run_dir, out }) => plot(&world, &run_dir, out),
         None => run(&world, &cli),
     };
@@ -212,13 +223,33 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
         }
     };
 
+    // The float type is chosen once, here: everything below is generic over it.
+    match setup.params.precision {
+        Precision::F64 => run_as::<f64>(world, path, started, embedded, cli, run, coupling, setup),
+        Precision::F32 => run_as::<f32>(world, path, started, embedded, cli, run, coupling, setup),
+    }
+}
+
+/// The run of [`run`] in the float type `T` (`ocean.numerics.precision`).
+#[allow(clippy::too_many_arguments)]
+fn run_as<T: Real>(
+    world: &mpi::topology::SimpleCommunicator,
+    path: &Path,
+    started: Instant,
+    embedded: bool,
+    cli: &Cli,
+    run: RunConfig,
+    coupling: Option<CouplingConfig>,
+    setup: ocean_model::config::Setup,
+) -> anyhow::Result<()> {
+    let bad = |e: &dyn std::fmt::Display| anyhow::Error::new(ConfigProblem(e.to_string()));
     match coupling {
         None => {
             launch::join(world, COMPONENT, Intent::Alone(path)).map_err(|e| bad(&e))?;
             let run_dir = setup.plan.run_dir.clone();
             start_run_dir(world.rank() == 0, path, &run_dir);
             let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
-            let mut sim = Simulation::new(setup, world.duplicate())?;
+            let mut sim = Simulation::<T>::new(setup, world.duplicate())?;
             sim.faults = faults;
             continue_to_the_end(&mut sim, cli.steps.is_some(), &run)?;
             log_start(&sim, "standalone");
@@ -241,7 +272,7 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
             start_run_dir(world.rank() == 0, path, &run_dir);
             let faults = Faults::from_env(COMPONENT, world.rank() as usize).map_err(|e| bad(&e))?;
             let comm = world.duplicate();
-            let mut sim = Simulation::new(setup, comm.duplicate())?;
+            let mut sim = Simulation::<T>::new(setup, comm.duplicate())?;
             sim.faults = faults;
             continue_to_the_end(&mut sim, cli.steps.is_some(), &run)?;
             let (b, start, check) = (sim.domain.rank_box, sim.time(), sim.forcing_check);
@@ -288,7 +319,7 @@ fn run(world: &mpi::topology::SimpleCommunicator, cli: &Cli) -> anyhow::Result<(
                 Err(e) => return Err(cpl.abandon(&e).into()),
             };
             faults.trigger(Point::Init, COMPONENT);
-            let mut sim = match Simulation::new(setup, comm) {
+            let mut sim = match Simulation::<T>::new(setup, comm) {
                 Ok(sim) => sim,
                 Err(e) => return Err(cpl.abandon(&format!("{e:#}")).into()),
             };
@@ -346,8 +377,8 @@ fn start_run_dir(root: bool, config: &Path, run_dir: &Path) {
 }
 
 /// A restart without `--steps` runs on to the end of [run] duration.
-fn continue_to_the_end(
-    sim: &mut Simulation,
+fn continue_to_the_end<T: Real>(
+    sim: &mut Simulation<T>,
     steps_given: bool,
     run: &RunConfig,
 ) -> anyhow::Result<()> {
@@ -367,8 +398,8 @@ fn continue_to_the_end(
 }
 
 /// Rank 0 writes `summary.json` into the run directory and logs it.
-fn write_summary(
-    sim: &Simulation,
+fn write_summary<T: Real>(
+    sim: &Simulation<T>,
     done: &ocean_model::simulation::Summary,
     started: Instant,
     mode: &str,
@@ -418,15 +449,16 @@ fn write_summary(
     );
 }
 
-fn log_start(sim: &Simulation, mode: &str) {
+fn log_start<T: Real>(sim: &Simulation<T>, mode: &str) {
     if sim.domain.is_root() {
         let (p, d) = (&sim.params, &sim.domain.decomp);
         tracing::info!(
-            "{mode}: {} × {} cells on {} × {} ranks, dt = {} s, {} steps from step {}, output in {}",
+            "{mode}: {} × {} cells on {} × {} ranks in {}, dt = {} s, {} steps from step {}, output in {}",
             p.nx,
             p.ny,
             d.px,
             d.py,
+            p.precision,
             p.dt,
             sim.plan.steps,
             sim.step,
@@ -435,17 +467,17 @@ fn log_start(sim: &Simulation, mode: &str) {
     }
 }
 
-fn bench(
+fn bench<T: Real>(
     world: &mpi::topology::SimpleCommunicator,
     sizes: &[usize],
     steps: u64,
 ) -> anyhow::Result<()> {
     for &n in sizes {
-        let r = ocean_model::bench::run_one(world, n, steps)?;
+        let r = ocean_model::bench::run_one::<T>(world, n, steps)?;
         if world.rank() == 0 {
             println!(
-                "n = {:4}  ranks = {}  steps = {:4}  dt = {:5} s  {:7.2} ns/cell/step (job)  {:7.2} core-ns/cell/step  {:8.2} SYPD",
-                r.n, r.ranks, r.steps, r.dt, r.ns_per_cell_step, r.core_ns_per_cell_step, r.sypd
+                "n = {:4}  ranks = {}  {}  steps = {:4}  dt = {:5} s  {:7.2} ns/cell/step (job)  {:7.2} core-ns/cell/step  {:8.2} SYPD",
+                r.n, r.ranks, T::NAME, r.steps, r.dt, r.ns_per_cell_step, r.core_ns_per_cell_step, r.sypd
             );
         }
     }

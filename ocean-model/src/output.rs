@@ -6,6 +6,10 @@
 //!   the global attribute `f0` is the Coriolis parameter at mid-basin (s-1);
 //! * `diagnostics.nc`: kinetic and potential energy, volume, max CFL per record.
 //!
+//! The snapshot variables are stored in the run's precision (`ocean.numerics.precision`),
+//! which their attribute `precision` and the global attribute of that name say; the
+//! diagnostics, summed in f64, are f64 in either.
+//!
 //! Time is "seconds since 0001-01-01 00:00:00" in the `noleap` calendar. Variables
 //! with a CF standard name carry it ([`STANDARD_NAMES`]). The header's record count is
 //! updated after every record ([`RecordWriter`]), as the netCDF library does, so a run
@@ -165,11 +169,14 @@ pub fn snapshot_dataset(
     let mut ds = DataSet::new();
     add_globals(&mut ds, "shallow-water double gyre: snapshots")?;
     ds.add_global_attr_f64("f0", vec![p.f0])?;
+    ds.add_global_attr_string("precision", p.precision.name())?;
     add_time(&mut ds, records)?;
     add_grid(&mut ds, p)?;
     let forcing = if coupled { &FORCING_VARS[..] } else { &[] };
+    let kind = crate::checkpoint::nc_type(p.precision);
     for (name, dims, long, units) in SNAPSHOT_VARS.iter().chain(forcing) {
-        add_var(&mut ds, name, dims, long, units)?;
+        add_var_as(&mut ds, name, dims, long, units, kind.clone())?;
+        ds.add_var_attr_string(name, "precision", p.precision.name())?;
     }
     Ok(ds)
 }

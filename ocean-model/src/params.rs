@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use crate::error::{OceanError, Result};
+use crate::real::Precision;
 
 /// Earth's rotation rate (s⁻¹).
 pub const EARTH_OMEGA: f64 = 7.292_115e-5;
@@ -101,6 +102,8 @@ pub struct Params {
     pub dt: f64,
     /// Factor applied to the external (coupled) momentum forcing Sx, Sy (–).
     pub forcing_factor: f64,
+    /// The float type the model steps in (`ocean.numerics.precision`).
+    pub precision: Precision,
 }
 
 impl Default for Params {
@@ -137,6 +140,7 @@ impl Params {
             walls: WallCondition::FreeSlip,
             dt: 0.0,
             forcing_factor: 1.0,
+            precision: Precision::F64,
         };
         p.viscosity = Viscosity::Biharmonic {
             nu4: p.default_nu4(DEFAULT_VISCOUS_VELOCITY),

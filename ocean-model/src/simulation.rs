@@ -24,6 +24,7 @@ use crate::params::Params;
 use crate::physics::forcing::{ForcingSource, NoForcing, StepStart};
 use crate::physics::Rhs;
 use crate::progress::{Progress, Speed};
+use crate::real::Real;
 use crate::state::State;
 use crate::timestepper::{fill_state_halos, Rk4};
 
@@ -31,21 +32,21 @@ pub use outputs::Schedule;
 pub use stability::{Culprit, WorstCell};
 pub use stopping::Stopped;
 
-/// A decomposed model, ready to step.
-pub struct Simulation {
+/// A decomposed model, ready to step in the float type `T`.
+pub struct Simulation<T: Real = f64> {
     pub params: Params,
     pub plan: OutputPlan,
     /// The check of received forcing (used by the coupling).
     pub forcing_check: ForcingCheck,
     pub domain: Domain,
-    pub state: State,
-    pub rhs: Rhs,
-    halo: Halo,
-    rk4: Rk4,
+    pub state: State<T>,
+    pub rhs: Rhs<T>,
+    halo: Halo<T>,
+    rk4: Rk4<T>,
     /// Steps done since t = 0.
     pub step: u64,
     /// State and step of the last passed stability check.
-    last_good: (State, u64),
+    last_good: (State<T>, u64),
     /// Faults to inject (from `EDDYLINK_FAULT`; tests only).
     pub faults: Faults,
     /// Six global arrays on rank 0 (empty elsewhere) and a local work array.
@@ -63,7 +64,7 @@ pub struct Summary {
     pub stopped: Option<Stopped>,
 }
 
-impl Simulation {
+impl<T: Real> Simulation<T> {
     /// Decompose over `comm`, set up the terms and read the restart file if any.
     pub fn new(setup: Setup, comm: SimpleCommunicator) -> Result<Self> {
         let Setup {
@@ -129,7 +130,7 @@ impl Simulation {
 
     /// Run the planned number of steps, writing output on its schedules; a stop signal
     /// ends it early at a step the ranks agree on, after a checkpoint of that step.
-    pub fn run(&mut self, mut coupling: Option<&mut (dyn Coupling + '_)>) -> Result<Summary> {
+    pub fn run(&mut self, mut coupling: Option<&mut (dyn Coupling<T> + '_)>) -> Result<Summary> {
         let root = self.domain.is_root();
         let run_dir = self.plan.run_dir.clone();
         std::fs::create_dir_all(&run_dir).map_err(|source| OceanError::Io {
@@ -185,7 +186,7 @@ impl Simulation {
 
     /// One time step: put the surface fields, step (receiving the forcing inside the first
     /// RK4 stage), count it.
-    fn coupled_step(&mut self, mut coupling: Option<&mut (dyn Coupling + '_)>) -> Result<()> {
+    fn coupled_step(&mut self, mut coupling: Option<&mut (dyn Coupling<T> + '_)>) -> Result<()> {
         let at = StepStart {
             step: self.step,
             time_s: self.time(),
@@ -193,7 +194,7 @@ impl Simulation {
         if let Some(c) = coupling.as_deref_mut() {
             c.put_surface(at.time_s, &self.state)?;
         }
-        let forcing: &mut dyn ForcingSource = match coupling {
+        let forcing: &mut dyn ForcingSource<T> = match coupling {
             Some(c) => c,
             None => &mut NoForcing,
         };

@@ -1,21 +1,22 @@
 //! The prognostic state on one rank's box: u, v, eta with halos.
 
 use crate::field::Field;
+use crate::real::Real;
 
 /// Prognostic variables (also used for their tendencies and RK4 stages).
 #[derive(Debug, Clone, PartialEq)]
-pub struct State {
+pub struct State<T: Real = f64> {
     /// Vertical levels carried for the coupling path (the physics uses level 0 only) (–).
     pub levels: usize,
     /// Zonal velocity on east faces (m s⁻¹); tendency: m s⁻².
-    pub u: Field,
+    pub u: Field<T>,
     /// Meridional velocity on north faces (m s⁻¹); tendency: m s⁻².
-    pub v: Field,
+    pub v: Field<T>,
     /// Surface elevation at cell centres (m); tendency: m s⁻¹.
-    pub eta: Field,
+    pub eta: Field<T>,
 }
 
-impl State {
+impl<T: Real> State<T> {
     /// A state at rest on an `ni × nj` box.
     pub fn zeros(ni: usize, nj: usize) -> Self {
         State {
@@ -48,14 +49,14 @@ impl State {
     }
 
     /// Copy everything, halos included, without allocating.
-    pub fn copy_from(&mut self, other: &State) {
+    pub fn copy_from(&mut self, other: &State<T>) {
         self.u.data.copy_from_slice(&other.u.data);
         self.v.data.copy_from_slice(&other.v.data);
         self.eta.data.copy_from_slice(&other.eta.data);
     }
 
     /// The three fields with their names, for output and checks.
-    pub fn named(&self) -> [(&'static str, &Field); 3] {
+    pub fn named(&self) -> [(&'static str, &Field<T>); 3] {
         [("u", &self.u), ("v", &self.v), ("eta", &self.eta)]
     }
 }

@@ -156,21 +156,28 @@ impl NcFile {
         Ok(NcFile { path, reader })
     }
 
-    /// A whole variable, missing values as NaN.
+    /// Whether `name` is stored in single precision (an f32 run's snapshots).
+    fn is_f32(&self, name: &str) -> bool {
+        self.reader.data_set().var_data_type(name) == Some(netcdf3::DataType::F32)
+    }
+
+    /// A whole variable (f64 or f32), missing values as NaN.
     fn var(&mut self, name: &str) -> Result<Vec<f64>> {
-        let v = self
-            .reader
-            .read_var_f64(name)
-            .map_err(|e| nc_err(&self.path, format!("{name}: {e:?}")))?;
+        let v = match self.is_f32(name) {
+            true => self.reader.read_var_f32(name).map(widen),
+            false => self.reader.read_var_f64(name),
+        };
+        let v = v.map_err(|e| nc_err(&self.path, format!("{name}: {e:?}")))?;
         Ok(v.into_iter().map(nan_if_missing).collect())
     }
 
-    /// One record of a variable, missing values as NaN.
+    /// One record of a variable (f64 or f32), missing values as NaN.
     fn record(&mut self, name: &str, k: usize) -> Result<Vec<f64>> {
-        let v = self
-            .reader
-            .read_record_f64(name, k)
-            .map_err(|e| nc_err(&self.path, format!("{name}[{k}]: {e:?}")))?;
+        let v = match self.is_f32(name) {
+            true => self.reader.read_record_f32(name, k).map(widen),
+            false => self.reader.read_record_f64(name, k),
+        };
+        let v = v.map_err(|e| nc_err(&self.path, format!("{name}[{k}]: {e:?}")))?;
         Ok(v.into_iter().map(nan_if_missing).collect())
     }
 
@@ -187,6 +194,11 @@ impl NcFile {
             .filter(|(_, t)| t.is_finite())
             .collect())
     }
+}
+
+/// f32 values as f64 (exact).
+fn widen(v: Vec<f32>) -> Vec<f64> {
+    v.into_iter().map(f64::from).collect()
 }
 
 fn nan_if_missing(x: f64) -> f64 {

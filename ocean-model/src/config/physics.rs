@@ -89,6 +89,7 @@ pub(super) fn params(
         walls: ph.walls.unwrap_or(d.walls),
         dt: 0.0,
         forcing_factor: ph.forcing_factor.unwrap_or(d.forcing_factor),
+        precision: d.precision,
     };
     p.viscosity = p.viscosity_of(
         ph.viscosity.unwrap_or(ViscosityOperator::Biharmonic),

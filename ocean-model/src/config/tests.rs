@@ -134,3 +134,26 @@ fn typos_get_a_suggestion_and_bad_values_their_range() {
         "{err}"
     );
 }
+
+#[test]
+fn precision_defaults_to_f64_and_takes_f32() {
+    let resolve = |text: &str| parse(text).unwrap().resolve(86_400.0, "out".into());
+    let default = resolve("[ocean]\n").unwrap().params.precision;
+    let f32 = resolve("[ocean.numerics]\nprecision = \"f32\"\n").unwrap();
+    assert_eq!(
+        (default, f32.params.precision),
+        (Precision::F64, Precision::F32)
+    );
+}
+
+#[test]
+fn a_bad_precision_is_refused_naming_the_key_and_the_choices() {
+    let err = parse("[ocean.numerics]\nprecision = \"f16\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ocean.numerics.precision") && err.contains("f16"),
+        "{err}"
+    );
+    assert!(err.contains("f64") && err.contains("f32"), "{err}");
+}

@@ -53,6 +53,8 @@ pub struct RecordWriter<'a> {
     file: Shared<BufWriter<File>>,
     next: usize,
     capacity: usize,
+    /// A record of an f32 variable on its way out.
+    single: Vec<f32>,
 }
 
 impl<'a> RecordWriter<'a> {
@@ -149,6 +151,7 @@ impl<'a> RecordWriter<'a> {
             file,
             next: records,
             capacity: ds.num_records().unwrap_or(0),
+            single: Vec::new(),
         };
         w.commit()?;
         Ok(w)
@@ -164,8 +167,9 @@ impl<'a> RecordWriter<'a> {
         self.next >= self.capacity
     }
 
-    /// Write the next record: time (s) and one slice per variable, in the given order;
-    /// the header counts it once its bytes are out of the process.
+    /// Write the next record: time (s) and one slice per variable, in the given order
+    /// (each stored as its variable's type, f64 or f32); the header counts it once its
+    /// bytes are out of the process.
     pub fn write(&mut self, time_s: f64, vars: &[(&str, &[f64])]) -> Result<()> {
         let k = self.next;
         let path = &self.path;
@@ -173,9 +177,16 @@ impl<'a> RecordWriter<'a> {
             .write_record_f64("time", k, &[time_s])
             .map_err(|e| nc_err(path, e))?;
         for (name, data) in vars {
-            self.writer
-                .write_record_f64(name, k, data)
-                .map_err(|e| nc_err(path, e))?;
+            let single = self.writer.data_set().and_then(|ds| ds.var_data_type(name))
+                == Some(netcdf3::DataType::F32);
+            let written = if single {
+                self.single.clear();
+                self.single.extend(data.iter().map(|&x| x as f32));
+                self.writer.write_record_f32(name, k, &self.single)
+            } else {
+                self.writer.write_record_f64(name, k, data)
+            };
+            written.map_err(|e| nc_err(path, e))?;
         }
         self.next += 1;
         self.commit()

@@ -5,16 +5,17 @@
 //! conservation exact.
 
 use crate::field::Field;
+use crate::real::Real;
 
 use super::{Rows, SCRATCH_ROWS};
 
 /// Bernoulli potential of the current RK stage.
-pub struct Bernoulli {
+pub struct Bernoulli<T: Real> {
     /// B = g η + ½|u|² at T-points, on i, j ∈ [−1, n], last rows only (m² s⁻²).
-    pub b: Field,
+    pub b: Field<T>,
 }
 
-impl Bernoulli {
+impl<T: Real> Bernoulli<T> {
     pub fn new(ni: usize, nj: usize) -> Self {
         Bernoulli {
             b: Field::row_ring(ni, nj, SCRATCH_ROWS),
@@ -23,15 +24,16 @@ impl Bernoulli {
 
     /// B on `rows` (within [−1, nj]), i ∈ [−1, ni].
     #[inline(always)]
-    pub fn update(&mut self, gravity: f64, u: &Field, v: &Field, eta: &Field, rows: Rows) {
+    pub fn update(&mut self, gravity: f64, u: &Field<T>, v: &Field<T>, eta: &Field<T>, rows: Rows) {
         let n = u.ni + 2;
+        let (gravity, quarter) = (T::from_f64(gravity), T::from_f64(0.25));
         for j in rows {
             let (uw, ue) = (u.span(-2, j, n), u.span(-1, j, n));
             let (vs, vn) = (v.span(-1, j - 1, n), v.span(-1, j, n));
             let e = eta.span(-1, j, n);
             let out = self.b.span_mut(-1, j, n);
             for i in 0..n {
-                let ke = 0.25 * (uw[i] * uw[i] + ue[i] * ue[i] + vs[i] * vs[i] + vn[i] * vn[i]);
+                let ke = quarter * (uw[i] * uw[i] + ue[i] * ue[i] + vs[i] * vs[i] + vn[i] * vn[i]);
                 out[i] = gravity * e[i] + ke;
             }
         }
@@ -39,9 +41,9 @@ impl Bernoulli {
 
     /// du −= ∂x B, dv −= ∂y B on the owned points of `rows`.
     #[inline(always)]
-    pub fn add_tendency(&self, dx: f64, dy: f64, du: &mut Field, dv: &mut Field, rows: Rows) {
+    pub fn add_tendency(&self, dx: f64, dy: f64, du: &mut Field<T>, dv: &mut Field<T>, rows: Rows) {
         let ni = du.ni;
-        let (rdx, rdy) = (1.0 / dx, 1.0 / dy);
+        let (rdx, rdy) = (T::from_f64(1.0 / dx), T::from_f64(1.0 / dy));
         for j in rows {
             let (b0, be, bn) = (
                 self.b.span(0, j, ni),

@@ -4,26 +4,28 @@
 //! the face thickness h̄ˣ (h̄ʸ for v), passed as its reciprocal.
 
 use crate::field::Field;
+use crate::real::Real;
 
 use super::Rows;
 
 /// du, dv −= c_D |u| (u, v) / h on the owned points of `rows`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn add_tendency(
+pub fn add_tendency<T: Real>(
     c_d: f64,
-    u: &Field,
-    v: &Field,
-    inv_h_u: &Field,
-    inv_h_v: &Field,
-    du: &mut Field,
-    dv: &mut Field,
+    u: &Field<T>,
+    v: &Field<T>,
+    inv_h_u: &Field<T>,
+    inv_h_v: &Field<T>,
+    du: &mut Field<T>,
+    dv: &mut Field<T>,
     rows: Rows,
 ) {
     if c_d == 0.0 {
         return;
     }
     let ni = u.ni;
+    let (c_d, quarter) = (T::from_f64(c_d), T::from_f64(0.25));
     for j in rows {
         let uc = u.span(0, j, ni);
         let (vnw, vne, vsw, vse) = (
@@ -35,7 +37,7 @@ pub fn add_tendency(
         let inv_h = inv_h_u.span(0, j, ni);
         let out = du.span_mut(0, j, ni);
         for i in 0..ni {
-            let vbar = 0.25 * (vnw[i] + vne[i] + vsw[i] + vse[i]);
+            let vbar = quarter * (vnw[i] + vne[i] + vsw[i] + vse[i]);
             let speed = (uc[i] * uc[i] + vbar * vbar).sqrt();
             out[i] -= c_d * speed * uc[i] * inv_h[i];
         }
@@ -49,7 +51,7 @@ pub fn add_tendency(
         let inv_h = inv_h_v.span(0, j, ni);
         let out = dv.span_mut(0, j, ni);
         for i in 0..ni {
-            let ubar = 0.25 * (use_[i] + usw[i] + une[i] + unw[i]);
+            let ubar = quarter * (use_[i] + usw[i] + une[i] + unw[i]);
             let speed = (vc[i] * vc[i] + ubar * ubar).sqrt();
             out[i] -= c_d * speed * vc[i] * inv_h[i];
         }

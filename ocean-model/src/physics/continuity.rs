@@ -8,24 +8,25 @@
 
 use crate::field::Field;
 use crate::grid::HALO;
+use crate::real::Real;
 
 use super::{Rows, SCRATCH_ROWS};
 
 /// Layer thickness and mass fluxes of the current RK stage.
-pub struct MassFluxes {
+pub struct MassFluxes<T: Real> {
     /// Layer thickness h = H + η at T-points, last rows only (m).
-    pub h: Field,
+    pub h: Field<T>,
     /// Zonal mass flux U = h̄ˣ u at u-points, last rows only (m² s⁻¹).
-    pub uh: Field,
+    pub uh: Field<T>,
     /// Meridional mass flux V = h̄ʸ v at v-points, last rows only (m² s⁻¹).
-    pub vh: Field,
+    pub vh: Field<T>,
     /// 1/h̄ˣ at u-points, last rows only (m⁻¹).
-    pub inv_h_u: Field,
+    pub inv_h_u: Field<T>,
     /// 1/h̄ʸ at v-points, last rows only (m⁻¹).
-    pub inv_h_v: Field,
+    pub inv_h_v: Field<T>,
 }
 
-impl MassFluxes {
+impl<T: Real> MassFluxes<T> {
     pub fn new(ni: usize, nj: usize) -> Self {
         MassFluxes {
             h: Field::row_ring(ni, nj, SCRATCH_ROWS),
@@ -42,13 +43,14 @@ impl MassFluxes {
     pub fn update(
         &mut self,
         depth: f64,
-        u: &Field,
-        v: &Field,
-        eta: &Field,
+        u: &Field<T>,
+        v: &Field<T>,
+        eta: &Field<T>,
         h_rows: Rows,
         rows: Rows,
     ) {
         let w = self.h.stride;
+        let (depth, half, one) = (T::from_f64(depth), T::from_f64(0.5), T::from_f64(1.0));
         for j in h_rows {
             let e = eta.span(-(HALO as isize), j, w);
             let h = self.h.span_mut(-(HALO as isize), j, w);
@@ -64,9 +66,9 @@ impl MassFluxes {
             let out = self.uh.span_mut(-hw, j, n);
             let inv = self.inv_h_u.span_mut(-hw, j, n);
             for i in 0..n {
-                let h_u = 0.5 * (h0[i] + h1[i]);
+                let h_u = half * (h0[i] + h1[i]);
                 out[i] = h_u * uu[i];
-                inv[i] = 1.0 / h_u;
+                inv[i] = one / h_u;
             }
         }
         for j in rows {
@@ -75,18 +77,18 @@ impl MassFluxes {
             let out = self.vh.span_mut(-hw, j, w);
             let inv = self.inv_h_v.span_mut(-hw, j, w);
             for i in 0..w {
-                let h_v = 0.5 * (h0[i] + h1[i]);
+                let h_v = half * (h0[i] + h1[i]);
                 out[i] = h_v * vv[i];
-                inv[i] = 1.0 / h_v;
+                inv[i] = one / h_v;
             }
         }
     }
 
     /// deta = −(U[i] − U[i−1])/dx − (V[j] − V[j−1])/dy on the owned cells of `rows` (sets deta).
     #[inline(always)]
-    pub fn set_tendency(&self, dx: f64, dy: f64, deta: &mut Field, rows: Rows) {
+    pub fn set_tendency(&self, dx: f64, dy: f64, deta: &mut Field<T>, rows: Rows) {
         let ni = deta.ni;
-        let (rdx, rdy) = (1.0 / dx, 1.0 / dy);
+        let (rdx, rdy) = (T::from_f64(1.0 / dx), T::from_f64(1.0 / dy));
         for j in rows {
             let (ue, uw) = (self.uh.span(0, j, ni), self.uh.span(-1, j, ni));
             let (vn, vs) = (self.vh.span(0, j, ni), self.vh.span(0, j - 1, ni));

@@ -28,6 +28,7 @@ pub mod wind;
 use crate::field::Field;
 use crate::grid::RankBox;
 use crate::params::Params;
+use crate::real::Real;
 use crate::state::State;
 
 use bernoulli::Bernoulli;
@@ -47,46 +48,48 @@ pub const STRIP: isize = 8;
 /// [c0, c1)): the scratch no other code reads keeps only these ([`Field::row_ring`]).
 pub const SCRATCH_ROWS: usize = STRIP as usize + 3;
 
-/// Tendency evaluator with its per-term scratch arrays, for one rank box.
-pub struct Rhs {
+/// Tendency evaluator with its per-term scratch arrays, for one rank box, stepping in
+/// the float type `T` (its parameters stay in f64 and each term converts them once a call).
+pub struct Rhs<T: Real = f64> {
     dx: f64,
     dy: f64,
     depth: f64,
     gravity: f64,
     bottom_drag: f64,
-    pub fluxes: MassFluxes,
-    pub bernoulli: Bernoulli,
-    pub pv: PvFlux,
-    viscosity: ViscousStress,
-    wind: WindStress,
+    pub fluxes: MassFluxes<T>,
+    pub bernoulli: Bernoulli<T>,
+    pub pv: PvFlux<T>,
+    viscosity: ViscousStress<T>,
+    wind: WindStress<T>,
     /// External forcing, refreshed by the step's [`forcing::ForcingSource`] (zero when
     /// standalone).
-    pub forcing: ExternalForcing,
+    pub forcing: ExternalForcing<T>,
     /// 1 on u-points that move, 0 on the east wall (–).
-    pub mask_u: Field,
+    pub mask_u: Field<T>,
     /// 1 on v-points that move, 0 on the north wall (–).
-    pub mask_v: Field,
+    pub mask_v: Field<T>,
     /// `mask_u` of column i, the same on every row (–).
-    pub mask_u_of_column: Vec<f64>,
+    pub mask_u_of_column: Vec<T>,
     /// `mask_v` of row j, the same on every column (–).
-    pub mask_v_of_row: Vec<f64>,
+    pub mask_v_of_row: Vec<T>,
 }
 
-impl Rhs {
+impl<T: Real> Rhs<T> {
     /// Set up the terms for the box `b` of the global grid described by `p`.
     pub fn new(p: &Params, b: RankBox) -> Self {
         let (ni, nj) = (b.ni, b.nj);
         let dy = p.dy();
         let f_corner = (-1..=nj as isize)
-            .map(|j| p.coriolis((b.j0 as f64 + j as f64 + 1.0) * dy))
+            .map(|j| T::from_f64(p.coriolis((b.j0 as f64 + j as f64 + 1.0) * dy)))
             .collect();
         let mut mask_u = Field::zeros(ni, nj);
         let mut mask_v = Field::zeros(ni, nj);
         for j in 0..nj {
             for i in 0..ni {
                 let (gi, gj) = (b.i0 + i, b.j0 + j);
-                *mask_u.at_mut(i as isize, j as isize) = if gi + 1 == p.nx { 0.0 } else { 1.0 };
-                *mask_v.at_mut(i as isize, j as isize) = if gj + 1 == p.ny { 0.0 } else { 1.0 };
+                let mask = |wall: bool| T::from_f64(if wall { 0.0 } else { 1.0 });
+                *mask_u.at_mut(i as isize, j as isize) = mask(gi + 1 == p.nx);
+                *mask_v.at_mut(i as isize, j as isize) = mask(gj + 1 == p.ny);
             }
         }
         let mask_u_of_column = (0..ni).map(|i| mask_u.at(i as isize, 0)).collect();
@@ -111,7 +114,7 @@ impl Rhs {
     }
 
     /// All terms but the external forcing: tend = RHS(s) − a S.
-    pub fn compute_internal(&mut self, s: &State, tend: &mut State) {
+    pub fn compute_internal(&mut self, s: &State<T>, tend: &mut State<T>) {
         self.sweep(s, tend, |_, _, _| {});
     }
 
@@ -123,9 +126,9 @@ impl Rhs {
     /// is called as compiled for any CPU (inlining it measured slower).
     pub fn sweep(
         &mut self,
-        s: &State,
-        tend: &mut State,
-        done: impl FnMut(&Self, &mut State, Rows),
+        s: &State<T>,
+        tend: &mut State<T>,
+        done: impl FnMut(&Self, &mut State<T>, Rows),
     ) {
         simd::widest(
             #[inline(always)]
@@ -136,9 +139,9 @@ impl Rhs {
     #[inline(always)]
     fn sweep_any_cpu(
         &mut self,
-        s: &State,
-        tend: &mut State,
-        mut done: impl FnMut(&Self, &mut State, Rows),
+        s: &State<T>,
+        tend: &mut State<T>,
+        mut done: impl FnMut(&Self, &mut State<T>, Rows),
     ) {
         let nj = s.nj() as isize;
         // Derived rows below the first strip, then strip by strip: derived rows
@@ -157,7 +160,7 @@ impl Rhs {
 
     /// Derived fields for the rows [c0, c1) (h one row further), each clipped to its range.
     #[inline(always)]
-    fn derived(&mut self, s: &State, c0: isize, c1: isize) {
+    fn derived(&mut self, s: &State<T>, c0: isize, c1: isize) {
         let (dx, dy) = (self.dx, self.dy);
         let (u, v, eta) = (&s.u, &s.v, &s.eta);
         self.fluxes.update(
@@ -176,7 +179,7 @@ impl Rhs {
 
     /// u_t, v_t (without the external forcing) and η_t on `rows`.
     #[inline(always)]
-    fn tendency(&mut self, s: &State, tend: &mut State, rows: Rows) {
+    fn tendency(&mut self, s: &State<T>, tend: &mut State<T>, rows: Rows) {
         let (dx, dy) = (self.dx, self.dy);
         let (u, v) = (&s.u, &s.v);
         let (du, dv) = (&mut tend.u, &mut tend.v);
@@ -194,13 +197,13 @@ impl Rhs {
     /// Add the external forcing and zero the tendency on the wall points (the RK4 step
     /// does the same, through the same [`ExternalForcing::forced`], inside its update
     /// loop, to save a pass over memory).
-    pub fn finish(&mut self, tend: &mut State) {
+    pub fn finish(&mut self, tend: &mut State<T>) {
         self.forcing
             .add_masked(&mut tend.u, &mut tend.v, &self.mask_u, &self.mask_v);
     }
 
     /// The full right-hand side.
-    pub fn compute(&mut self, s: &State, tend: &mut State) {
+    pub fn compute(&mut self, s: &State<T>, tend: &mut State<T>) {
         self.compute_internal(s, tend);
         self.finish(tend);
     }

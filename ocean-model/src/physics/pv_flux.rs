@@ -13,27 +13,28 @@
 
 use crate::field::Field;
 use crate::params::PvScheme;
+use crate::real::Real;
 
 use super::{Rows, SCRATCH_ROWS};
 
 /// PV and the Arakawa–Lamb coefficients of the current RK stage.
-pub struct PvFlux {
+pub struct PvFlux<T: Real> {
     scheme: PvScheme,
     /// Potential vorticity on corners, i, j ∈ [−1, n], last rows only (m⁻¹ s⁻¹).
-    pub q: Field,
+    pub q: Field<T>,
     /// Coriolis parameter on the corner rows of this box, index j + 1 (s⁻¹).
-    f_corner: Vec<f64>,
-    alpha: Field,
-    beta: Field,
-    eps: Field,
-    phi: Field,
+    f_corner: Vec<T>,
+    alpha: Field<T>,
+    beta: Field<T>,
+    eps: Field<T>,
+    phi: Field<T>,
 }
 
 const ONE_24: f64 = 1.0 / 24.0;
 
-impl PvFlux {
+impl<T: Real> PvFlux<T> {
     /// `f_corner[j + 1]` is f on the corner row j ∈ [−1, nj].
-    pub fn new(ni: usize, nj: usize, scheme: PvScheme, f_corner: Vec<f64>) -> Self {
+    pub fn new(ni: usize, nj: usize, scheme: PvScheme, f_corner: Vec<T>) -> Self {
         PvFlux {
             scheme,
             q: Field::row_ring(ni, nj, SCRATCH_ROWS),
@@ -48,9 +49,19 @@ impl PvFlux {
     /// q = (f + ζ)/h_q on corner rows `rows` (within [−1, nj]), i ∈ [−1, ni], then the
     /// scheme's coefficients on the same rows (those ≥ 0). Needs q on the row below.
     #[inline(always)]
-    pub fn update(&mut self, dx: f64, dy: f64, u: &Field, v: &Field, h: &Field, rows: Rows) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn update(
+        &mut self,
+        dx: f64,
+        dy: f64,
+        u: &Field<T>,
+        v: &Field<T>,
+        h: &Field<T>,
+        rows: Rows,
+    ) {
         let ni = u.ni;
-        let (rdx, rdy) = (1.0 / dx, 1.0 / dy);
+        let (rdx, rdy) = (T::from_f64(1.0 / dx), T::from_f64(1.0 / dy));
+        let quarter = T::from_f64(0.25);
         let n = ni + 2;
         for j in rows.clone() {
             let f = self.f_corner[(j + 1) as usize];
@@ -61,7 +72,7 @@ impl PvFlux {
             let out = self.q.span_mut(-1, j, n);
             for i in 0..n {
                 let zeta = (ve[i] - vw[i]) * rdx - (un[i] - us[i]) * rdy;
-                out[i] = (f + zeta) / (0.25 * (hsw[i] + hse[i] + hnw[i] + hne[i]));
+                out[i] = (f + zeta) / (quarter * (hsw[i] + hse[i] + hnw[i] + hne[i]));
             }
         }
         if self.scheme == PvScheme::ArakawaLamb {
@@ -73,6 +84,7 @@ impl PvFlux {
     #[inline(always)]
     fn update_al_coefficients(&mut self, rows: Rows) {
         let n = self.q.ni + 1;
+        let (one_24, two) = (T::from_f64(ONE_24), T::from_f64(2.0));
         for j in rows {
             let (ne, nw) = (self.q.span(0, j, n), self.q.span(-1, j, n));
             let (se, sw) = (self.q.span(0, j - 1, n), self.q.span(-1, j - 1, n));
@@ -82,17 +94,24 @@ impl PvFlux {
             let p = self.phi.span_mut(0, j, n);
             for i in 0..n {
                 let (diag, anti) = (ne[i] + sw[i], nw[i] + se[i]);
-                a[i] = ONE_24 * (2.0 * diag + anti);
-                b[i] = ONE_24 * (diag + 2.0 * anti);
-                e[i] = ONE_24 * ((ne[i] + nw[i]) - (sw[i] + se[i]));
-                p[i] = ONE_24 * ((nw[i] + sw[i]) - (ne[i] + se[i]));
+                a[i] = one_24 * (two * diag + anti);
+                b[i] = one_24 * (diag + two * anti);
+                e[i] = one_24 * ((ne[i] + nw[i]) - (sw[i] + se[i]));
+                p[i] = one_24 * ((nw[i] + sw[i]) - (ne[i] + se[i]));
             }
         }
     }
 
     /// Set du = q (h v) and dv = −q (h u) on the owned points (the first RHS term).
     #[inline(always)]
-    pub fn set_tendency(&self, uh: &Field, vh: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
+    pub fn set_tendency(
+        &self,
+        uh: &Field<T>,
+        vh: &Field<T>,
+        du: &mut Field<T>,
+        dv: &mut Field<T>,
+        rows: Rows,
+    ) {
         match self.scheme {
             PvScheme::ArakawaLamb => self.arakawa_lamb(uh, vh, du, dv, rows),
             PvScheme::Sadourny => self.sadourny(uh, vh, du, dv, rows),
@@ -100,7 +119,14 @@ impl PvFlux {
     }
 
     #[inline(always)]
-    fn arakawa_lamb(&self, uh: &Field, vh: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
+    fn arakawa_lamb(
+        &self,
+        uh: &Field<T>,
+        vh: &Field<T>,
+        du: &mut Field<T>,
+        dv: &mut Field<T>,
+        rows: Rows,
+    ) {
         let ni = du.ni;
         let (al, be, ep, ph) = (&self.alpha, &self.beta, &self.eps, &self.phi);
         for j in rows {
@@ -135,22 +161,31 @@ impl PvFlux {
     }
 
     #[inline(always)]
-    fn sadourny(&self, uh: &Field, vh: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
+    fn sadourny(
+        &self,
+        uh: &Field<T>,
+        vh: &Field<T>,
+        du: &mut Field<T>,
+        dv: &mut Field<T>,
+        rows: Rows,
+    ) {
         let ni = du.ni;
+        let (quarter, minus_quarter) = (T::from_f64(0.25), T::from_f64(-0.25));
         for j in rows {
             let (qn, qs) = (self.q.span(0, j, ni), self.q.span(0, j - 1, ni));
             let (v_nw, v_ne) = (vh.span(0, j, ni), vh.span(1, j, ni));
             let (v_sw, v_se) = (vh.span(0, j - 1, ni), vh.span(1, j - 1, ni));
             let out = du.span_mut(0, j, ni);
             for i in 0..ni {
-                out[i] = 0.25 * (qn[i] * (v_nw[i] + v_ne[i]) + qs[i] * (v_sw[i] + v_se[i]));
+                out[i] = quarter * (qn[i] * (v_nw[i] + v_ne[i]) + qs[i] * (v_sw[i] + v_se[i]));
             }
             let (qe, qw) = (self.q.span(0, j, ni), self.q.span(-1, j, ni));
             let (u_se, u_ne) = (uh.span(0, j, ni), uh.span(0, j + 1, ni));
             let (u_sw, u_nw) = (uh.span(-1, j, ni), uh.span(-1, j + 1, ni));
             let out = dv.span_mut(0, j, ni);
             for i in 0..ni {
-                out[i] = -0.25 * (qe[i] * (u_se[i] + u_ne[i]) + qw[i] * (u_sw[i] + u_nw[i]));
+                out[i] =
+                    minus_quarter * (qe[i] * (u_se[i] + u_ne[i]) + qw[i] * (u_sw[i] + u_nw[i]));
             }
         }
     }

@@ -8,20 +8,21 @@
 
 use crate::field::Field;
 use crate::params::Viscosity;
+use crate::real::Real;
 
 use super::{Rows, SCRATCH_ROWS};
 
 /// Work arrays for the viscous term.
-pub struct ViscousStress {
+pub struct ViscousStress<T: Real> {
     closure: Viscosity,
     /// Grid spacings (m).
     dx: f64,
     dy: f64,
-    lap_u: Field,
-    lap_v: Field,
+    lap_u: Field<T>,
+    lap_v: Field<T>,
 }
 
-impl ViscousStress {
+impl<T: Real> ViscousStress<T> {
     pub fn new(ni: usize, nj: usize, closure: Viscosity, dx: f64, dy: f64) -> Self {
         ViscousStress {
             closure,
@@ -35,7 +36,7 @@ impl ViscousStress {
     /// The inner Laplacians ∇²u, ∇²v on `rows` (within [−1, nj]), i ∈ [−1, ni]
     /// (biharmonic closure only).
     #[inline(always)]
-    pub fn update(&mut self, u: &Field, v: &Field, rows: Rows) {
+    pub fn update(&mut self, u: &Field<T>, v: &Field<T>, rows: Rows) {
         let (dx, dy) = (self.dx, self.dy);
         if let Viscosity::Biharmonic { .. } = self.closure {
             let n = u.ni + 2;
@@ -47,7 +48,14 @@ impl ViscousStress {
     /// du += D_u, dv += D_v on the owned points of `rows`; needs [`Self::update`] on
     /// the rows around them.
     #[inline(always)]
-    pub fn add_tendency(&self, u: &Field, v: &Field, du: &mut Field, dv: &mut Field, rows: Rows) {
+    pub fn add_tendency(
+        &self,
+        u: &Field<T>,
+        v: &Field<T>,
+        du: &mut Field<T>,
+        dv: &mut Field<T>,
+        rows: Rows,
+    ) {
         let (dx, dy) = (self.dx, self.dy);
         let ni = u.ni;
         match self.closure {
@@ -63,32 +71,34 @@ impl ViscousStress {
     }
 }
 
-/// out (=|+=) coef · ∇²f on rows `rows`, columns i0 .. i0 + n.
+/// out (=|+=) coef · ∇²f on rows `rows`, columns i0 .. i0 + n (the coefficients
+/// coef/dx², coef/dy² are computed in f64).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn laplacian(
+fn laplacian<T: Real>(
     dx: f64,
     dy: f64,
-    f: &Field,
-    out: &mut Field,
+    f: &Field<T>,
+    out: &mut Field<T>,
     rows: Rows,
     i0: isize,
     n: usize,
     coef: f64,
     add: bool,
 ) {
-    let (cx, cy) = (coef / (dx * dx), coef / (dy * dy));
+    let (cx, cy) = (T::from_f64(coef / (dx * dx)), T::from_f64(coef / (dy * dy)));
+    let two = T::from_f64(2.0);
     for j in rows {
         let (c, w, e) = (f.span(i0, j, n), f.span(i0 - 1, j, n), f.span(i0 + 1, j, n));
         let (s, nn) = (f.span(i0, j - 1, n), f.span(i0, j + 1, n));
         let o = out.span_mut(i0, j, n);
         if add {
             for i in 0..n {
-                o[i] += cx * (w[i] - 2.0 * c[i] + e[i]) + cy * (s[i] - 2.0 * c[i] + nn[i]);
+                o[i] += cx * (w[i] - two * c[i] + e[i]) + cy * (s[i] - two * c[i] + nn[i]);
             }
         } else {
             for i in 0..n {
-                o[i] = cx * (w[i] - 2.0 * c[i] + e[i]) + cy * (s[i] - 2.0 * c[i] + nn[i]);
+                o[i] = cx * (w[i] - two * c[i] + e[i]) + cy * (s[i] - two * c[i] + nn[i]);
             }
         }
     }

@@ -5,6 +5,7 @@
 
 use crate::field::Field;
 use crate::params::{Params, WindProfile};
+use crate::real::Real;
 
 use super::Rows;
 
@@ -23,24 +24,24 @@ pub fn tau_x(p: &Params, y: f64) -> f64 {
 }
 
 /// τx/ρ0 on the u-rows of one rank box.
-pub struct WindStress {
+pub struct WindStress<T: Real> {
     /// τx/ρ0 for owned row j (m² s⁻²).
-    taux_over_rho: Vec<f64>,
+    taux_over_rho: Vec<T>,
 }
 
-impl WindStress {
+impl<T: Real> WindStress<T> {
     /// Tabulate for rows j0 .. j0 + nj of the global grid.
     pub fn new(p: &Params, j0: usize, nj: usize) -> Self {
         let dy = p.dy();
         let taux_over_rho = (0..nj)
-            .map(|j| tau_x(p, ((j0 + j) as f64 + 0.5) * dy) / p.rho0)
+            .map(|j| T::from_f64(tau_x(p, ((j0 + j) as f64 + 0.5) * dy) / p.rho0))
             .collect();
         WindStress { taux_over_rho }
     }
 
     /// du += τx / (ρ0 h̄ˣ) on the owned points of `rows`, given 1/h̄ˣ.
     #[inline(always)]
-    pub fn add_tendency(&self, inv_h_u: &Field, du: &mut Field, rows: Rows) {
+    pub fn add_tendency(&self, inv_h_u: &Field<T>, du: &mut Field<T>, rows: Rows) {
         let ni = du.ni;
         for j in rows {
             let t = self.taux_over_rho[j as usize];

@@ -56,7 +56,7 @@ impl Writers<'_> {
     }
 }
 
-impl Simulation {
+impl<T: crate::real::Real> Simulation<T> {
     /// The snapshot and diagnostics schedules.
     pub(super) fn schedules(&self) -> (Schedule, Schedule) {
         (

@@ -102,7 +102,7 @@ impl WorstCell {
     }
 }
 
-impl Simulation {
+impl<T: crate::real::Real> Simulation<T> {
     /// The worst cell of the job (collective: one all-gather).
     fn worst_cell(&self) -> Option<WorstCell> {
         let w = diagnostics::worst_point(&self.params, &self.state);

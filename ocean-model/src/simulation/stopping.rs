@@ -40,12 +40,12 @@ impl std::fmt::Display for Stopped {
 /// An error for the binary to end with: exit status [`Signal::exit_code`].
 impl std::error::Error for Stopped {}
 
-impl Simulation {
+impl<T: crate::real::Real> Simulation<T> {
     /// The stop signal the ocean ranks agree on at this step, if a rank received one and
     /// the step is one to stop at: any step of a standalone run; in a coupled run a
     /// coupling time of every exchange, from which the coupled restart is allowed.
     /// Collective (one small all-reduce) at those steps.
-    pub(super) fn agreed_stop(&self, coupling: Option<&(dyn Coupling + '_)>) -> Option<Signal> {
+    pub(super) fn agreed_stop(&self, coupling: Option<&(dyn Coupling<T> + '_)>) -> Option<Signal> {
         if coupling.is_some_and(|c| !c.is_restart_time(self.time())) {
             return None;
         }
@@ -58,7 +58,7 @@ impl Simulation {
     pub(super) fn stop_on(
         &mut self,
         signal: Signal,
-        coupling: Option<&mut (dyn Coupling + '_)>,
+        coupling: Option<&mut (dyn Coupling<T> + '_)>,
     ) -> Result<Stopped> {
         let root = self.domain.is_root();
         if root {

@@ -6,18 +6,23 @@ use ocean_model::halo::Halo;
 use ocean_model::params::Params;
 use ocean_model::physics::forcing::{NoForcing, StepStart};
 use ocean_model::physics::Rhs;
+use ocean_model::real::Real;
 use ocean_model::state::State;
 use ocean_model::timestepper::{fill_state_halos, Rk4};
 
-pub struct Model {
+/// The serial model in f64, as the physics tests use it.
+pub type Model = ModelOf<f64>;
+
+/// The serial model in the float type `T`.
+pub struct ModelOf<T: Real> {
     pub p: Params,
-    pub state: State,
-    pub rhs: Rhs,
-    pub halo: Halo,
-    pub rk4: Rk4,
+    pub state: State<T>,
+    pub rhs: Rhs<T>,
+    pub halo: Halo<T>,
+    pub rk4: Rk4<T>,
 }
 
-impl Model {
+impl<T: Real> ModelOf<T> {
     pub fn new(p: Params) -> Self {
         p.validate().expect("valid parameters");
         let (nx, ny) = (p.nx, p.ny);
@@ -27,7 +32,7 @@ impl Model {
             ni: nx,
             nj: ny,
         };
-        Model {
+        ModelOf {
             state: State::zeros(nx, ny),
             rhs: Rhs::new(&p, whole),
             halo: Halo::serial(nx, ny, p.walls),
@@ -37,7 +42,7 @@ impl Model {
     }
 
     /// `steps` RK4 steps of `p.dt` without external forcing; `each(n, state)` after each.
-    pub fn run(&mut self, steps: usize, mut each: impl FnMut(usize, &State)) {
+    pub fn run(&mut self, steps: usize, mut each: impl FnMut(usize, &State<T>)) {
         fill_state_halos(&mut self.halo, &mut self.state);
         let dt = self.p.dt;
         for n in 1..=steps {
@@ -54,7 +59,7 @@ impl Model {
     }
 
     /// The tendency of the current state (halos refreshed first).
-    pub fn tendency(&mut self) -> State {
+    pub fn tendency(&mut self) -> State<T> {
         fill_state_halos(&mut self.halo, &mut self.state);
         let mut t = State::zeros(self.p.nx, self.p.ny);
         self.rhs.compute(&self.state, &mut t);
