@@ -237,7 +237,9 @@ mod tests {
     fn state(ni: usize, nj: usize, seed: u64) -> State<f64> {
         let mut x = seed;
         let mut next = move || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
         };
         let mut s = State::zeros(ni, nj);
@@ -257,8 +259,15 @@ mod tests {
             assert_eq!(worst_point(&p, &s), reference(&p, &s), "seed {seed}");
             // Non-finite values, in a halo (ignored by both) and in the box, at every field.
             *s.u.at_mut(-1, 0) = f64::NAN;
-            assert_eq!(worst_point(&p, &s), reference(&p, &s), "seed {seed}, NaN in the halo");
-            for (k, bad) in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY].into_iter().enumerate() {
+            assert_eq!(
+                worst_point(&p, &s),
+                reference(&p, &s),
+                "seed {seed}, NaN in the halo"
+            );
+            for (k, bad) in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY]
+                .into_iter()
+                .enumerate()
+            {
                 let mut t = s.clone();
                 let (bi, bj) = ((k * 7 + 3) % ni, (k * 5 + 1) % nj);
                 let f = match k {
@@ -268,7 +277,11 @@ mod tests {
                 };
                 *f.at_mut(bi as isize, bj as isize) = bad;
                 let (got, want) = (worst_point(&p, &t), reference(&p, &t));
-                assert_eq!(format!("{got:?}"), format!("{want:?}"), "seed {seed}, {bad}");
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{want:?}"),
+                    "seed {seed}, {bad}"
+                );
                 assert!(got.non_finite.is_some(), "{got:?}");
             }
         }
