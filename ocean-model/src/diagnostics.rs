@@ -60,29 +60,35 @@ pub struct Worst {
 
 /// Scan the owned cells for non-finite values and the largest CFL number.
 ///
-/// Each row is first summarised in one pass that vectorises (its largest CFL number, and
-/// whether its u, v, η are all finite); only a row that may hold the answer — a non-finite
-/// value, or a CFL number above the worst so far — is then scanned cell by cell, so the
-/// result is the one the cell-by-cell scan of every row gives.
+/// One pass summarises each row in a loop that vectorises (its largest CFL number, and
+/// whether its u, v, η are all finite); then only one row is scanned cell by cell — the
+/// first with a non-finite value, else the first that holds the largest CFL number — so
+/// the result is the one a cell-by-cell scan of every row gives.
 pub fn worst_point<T: Real>(p: &Params, s: &State<T>) -> Worst {
+    let terms = CflTerms::of(p);
     let mut worst = Worst {
         cfl: 0.0,
         i: 0,
         j: 0,
         non_finite: None,
     };
-    let terms = CflTerms::of(p);
+    let (mut largest, mut row_of_largest) = (0.0, None);
     for j in 0..s.nj() {
         let (cfl_max, finite) = crate::physics::simd::widest(
             #[inline(always)]
             || row_summary(terms, s, j as isize),
         );
-        if finite && cfl_max <= worst.cfl {
-            continue;
+        if !finite {
+            if let Some(found) = scan_row(terms, s, j, &mut worst) {
+                return found;
+            }
         }
-        if let Some(found) = scan_row(terms, s, j, &mut worst) {
-            return found;
+        if cfl_max > largest {
+            (largest, row_of_largest) = (cfl_max, Some(j));
         }
+    }
+    if let Some(j) = row_of_largest {
+        scan_row(terms, s, j, &mut worst);
     }
     worst
 }
