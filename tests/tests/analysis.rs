@@ -380,31 +380,46 @@ fn sigterm_then_restart((dir, cfg): (PathBuf, String), tol: &str) {
 /// 20, and the restart ends with the analysis of the uninterrupted run.
 #[test]
 fn a_handled_failure_saves_the_analysis_with_the_checkpoint_and_the_restart_continues_it() {
+    nan_at_day_20_then_restart(restartable("analysis-failure"), "ml: analysis saved");
+}
+
+/// The same in the embedded mode: the NaN forcing comes from the model inside the ocean
+/// ranks (their 2 strips play the 2 ML ranks), and every rank's check aborts.
+#[test]
+fn an_embedded_handled_failure_saves_the_analysis_and_the_restart_continues_it() {
+    nan_at_day_20_then_restart(
+        embedded(restartable("analysis-embedded-failure")),
+        "embedded ML: analysis saved",
+    );
+}
+
+/// Runs `(dir, cfg)` (2 ML ranks in server mode) with NaN forcing from the model at day 20,
+/// checks that the log says `saved` "for a restart at t = …" and that the state is there,
+/// then that the restart ends with the reference's analysis.
+fn nan_at_day_20_then_restart((dir, cfg): (PathBuf, String), saved: &str) {
     let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
         return;
     };
     reference();
-    let (dir, cfg) = restartable("analysis-failure");
     let day20 = 20.0 * DAY;
     // Coupling call n is at t = (n - 1) × 2 h.
     let call = (day20 / (2.0 * 3600.0)) as u64 + 1;
     let mut cmd = mpiexec();
     cmd.args(["-n", "2"])
         .arg(workspace_bin("ocean-model"))
-        .args(["--config", &cfg, ":", "-n", "2"])
-        .arg(workspace_bin("ml-server"))
-        .args(["--config", &cfg])
-        .env("EDDYLINK_FAULT", format!("ml:nan@{call}"));
+        .args(["--config", &cfg]);
+    if !is_embedded(&cfg) {
+        cmd.args([":", "-n", "2"])
+            .arg(workspace_bin("ml-server"))
+            .args(["--config", &cfg]);
+    }
+    cmd.env("EDDYLINK_FAULT", format!("ml:nan@{call}"));
     let out = run_with_limit(cmd, &dir, Duration::from_secs(300));
     assert!(!out.succeeded() && !out.timed_out(), "{}", out.output());
     let text = out.output();
     assert!(text.contains("bad ML forcing"), "{text}");
-    assert!(
-        text.contains(&format!(
-            "ml: analysis saved for a restart at t = {day20} s"
-        )),
-        "{text}"
-    );
+    let said = format!("{saved} for a restart at t = {day20} s");
+    assert!(text.contains(&said), "{said}:\n{text}");
     assert!(state_at(&dir, day20).is_file(), "{text}");
     // The state holds the sample of day 20: the ocean failed after that time's forcing.
     let measured = assert_restart_ends_as_the_reference(
@@ -414,45 +429,7 @@ fn a_handled_failure_saves_the_analysis_with_the_checkpoint_and_the_restart_cont
         (2, samples_before(day20) + 1),
         "1e-9",
     );
-    eprintln!("NaN forcing at day 20, restarted with 2 ML ranks: {measured}");
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-/// The handled failure in the embedded mode: the NaN forcing comes from the model inside
-/// the ocean ranks, every rank's check aborts, and the analysis saved with the checkpoint of
-/// day 20 continues on restart to the uninterrupted run's analysis.
-#[test]
-fn an_embedded_handled_failure_saves_the_analysis_and_the_restart_continues_it() {
-    let Some(python) = skip::python_with(&["numpy", "xarray", "scipy"]) else {
-        return;
-    };
-    reference();
-    let (dir, cfg) = embedded(restartable("analysis-embedded-failure"));
-    let day20 = 20.0 * DAY;
-    let call = (day20 / (2.0 * 3600.0)) as u64 + 1;
-    let mut cmd = mpiexec();
-    cmd.args(["-n", "2"])
-        .arg(workspace_bin("ocean-model"))
-        .args(["--config", &cfg])
-        .env("EDDYLINK_FAULT", format!("ml:nan@{call}"));
-    let out = run_with_limit(cmd, &dir, Duration::from_secs(300));
-    assert!(!out.succeeded() && !out.timed_out(), "{}", out.output());
-    let text = out.output();
-    assert!(text.contains("bad ML forcing"), "{text}");
-    assert!(
-        text.contains(&format!(
-            "embedded ML: analysis saved for a restart at t = {day20} s"
-        )),
-        "{text}"
-    );
-    let measured = assert_restart_ends_as_the_reference(
-        &python,
-        (&dir, &cfg),
-        (day20 / DT) as u64,
-        (2, samples_before(day20) + 1),
-        "1e-9",
-    );
-    eprintln!("embedded, NaN forcing at day 20, restarted: {measured}");
+    eprintln!("NaN forcing at day 20 ({cfg}), restarted: {measured}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
